@@ -1,0 +1,1 @@
+"""SMGrNN reference implementation."""

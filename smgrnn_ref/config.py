@@ -1,0 +1,180 @@
+"""Configuration dataclasses: every number the model and the SPM use lives here.
+
+The Structural Plasticity Module (SPM) of SMGrNN (Jia & Zhou, "Self-Motivated Growing
+Neural Network for Adaptive Architecture via Local Structural Plasticity",
+arXiv 2512.12713) fixes some of its constants; others are left open by the paper and are
+**our choices** (see ``docs/choices.md`` and ``../shared/paper/NOTES.md``). Each field's
+docstring says which.
+
+Examples
+--------
+>>> cfg = SPMConfig(lambda_edge=0.5)
+>>> cfg.T, cfg.s, cfg.eta_prune, cfg.p_rand  # the paper's values
+(100, 30, 0.8, 0.25)
+>>> SPMConfig(p_rand=1.5)
+Traceback (most recent call last):
+...
+ValueError: SPMConfig.p_rand must be in [0.0, 1.0], got 1.5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+def _check_range(owner: str, name: str, value, lo=None, hi=None, integer=False):
+    """Raise ``ValueError`` naming ``owner.name`` when ``value`` is outside [lo, hi]."""
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ValueError(f"{owner}.{name} must be an integer, got {value!r}")
+    if not integer and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise ValueError(f"{owner}.{name} must be a number, got {value!r}")
+    if value != value:  # NaN
+        raise ValueError(f"{owner}.{name} must not be NaN")
+    if lo is not None and hi is not None and not (lo <= value <= hi):
+        raise ValueError(f"{owner}.{name} must be in [{lo}, {hi}], got {value}")
+    if lo is not None and hi is None and value < lo:
+        raise ValueError(f"{owner}.{name} must be >= {lo}, got {value}")
+
+
+@dataclass(frozen=True)
+class SPMConfig:
+    """Hyper-parameters of the Structural Plasticity Module and of graph evaluation."""
+
+    T: int = 100
+    """Window length: each edge keeps its last ``T`` weight updates and each node its last
+    ``T`` activations (deque ``maxlen``). **Paper value** (T = 100)."""
+
+    s: int = 30
+    """Pruning period: step ``t`` is a pruning step when ``t mod s == 0``, otherwise a
+    growth step. **Paper value** (s = 30)."""
+
+    lambda_edge: float = 0.01
+    """Instability threshold of edge-driven growth: edge ``k`` is unstable when
+    ``|mu_k| < 0.5 sigma_k`` and ``sigma_k^2 > lambda_edge |mu_k|``. **Our choice**: the
+    paper does not give it; the default is calibrated by our sweep (docs/choices.md)."""
+
+    tau_w: float = 0.05
+    """Pruning magnitude threshold: candidate when ``|w_k| <= tau_w``. **Our choice**."""
+
+    tau_delta: float = 1e-3
+    """Pruning stagnation threshold: candidate when ``|mu_k| <= tau_delta``. **Our choice**."""
+
+    eta_prune: float = 0.8
+    """Fraction of the pruning candidates ``W_t`` deleted at a pruning step.
+    **Paper value** (0.8)."""
+
+    p_rand: float = 0.25
+    """Probability of the Bernoulli trigger ``G_t`` of random exploratory growth.
+    **Paper value** (0.25)."""
+
+    rho_rand: float = 0.05
+    """Random growth proposes ``m_t = max(floor(rho_rand N_t), 1)`` edges, ``N_t`` the
+    number of nodes. **Our choice**."""
+
+    init_weight_scale: float = 0.01
+    """New edges (relay and random) get weights drawn uniformly from
+    ``[-init_weight_scale, init_weight_scale]``; the paper only says ``|w_init| << 1``.
+    **Our choice**."""
+
+    allow_cycles: bool = False
+    """Whether random growth may create directed cycles. **Our choice** (the paper's graph is
+    a general directed graph; evaluation of cycles is ours, see ``sweeps``)."""
+
+    sweeps: int = 3
+    """``K``: synchronous relaxation sweeps, from zero, inside a cyclic strongly connected
+    component during evaluation. **Our choice**."""
+
+    enable_edge_growth: bool = True
+    """Edge-driven (relay) growth on/off; off in the ``static`` ablation."""
+
+    enable_random_growth: bool = True
+    """Random exploratory growth on/off; off in ``static``."""
+
+    enable_pruning: bool = True
+    """Pruning and orphan removal on/off; off in ``growth-only`` and ``static``."""
+
+    def __post_init__(self):
+        name = type(self).__name__
+        _check_range(name, "T", self.T, 2, None, integer=True)
+        _check_range(name, "s", self.s, 1, None, integer=True)
+        _check_range(name, "sweeps", self.sweeps, 1, None, integer=True)
+        for f in ("lambda_edge", "tau_w", "tau_delta", "init_weight_scale"):
+            _check_range(name, f, getattr(self, f), 0.0, None)
+        for f in ("eta_prune", "p_rand", "rho_rand"):
+            _check_range(name, f, getattr(self, f), 0.0, 1.0)
+        for f in ("allow_cycles", "enable_edge_growth", "enable_random_growth", "enable_pruning"):
+            if not isinstance(getattr(self, f), bool):
+                raise ValueError(f"{name}.{f} must be a bool, got {getattr(self, f)!r}")
+
+    def replace(self, **changes) -> "SPMConfig":
+        """Return a copy with ``changes`` applied (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class AdamConfig:
+    """Adam (Kingma & Ba, 2015) hyper-parameters. The paper trains weights with Adam; the
+    values below are **our choices** except the textbook betas and epsilon."""
+
+    lr: float = 0.01
+    """Step size alpha. **Our choice** (calibrated, docs/choices.md)."""
+
+    beta1: float = 0.9
+    """Decay of the first moment. Textbook Adam value."""
+
+    beta2: float = 0.999
+    """Decay of the second moment. Textbook Adam value."""
+
+    eps: float = 1e-8
+    """Added to the square root of the second moment. Textbook Adam value."""
+
+    def __post_init__(self):
+        name = type(self).__name__
+        _check_range(name, "lr", self.lr, 0.0, None)
+        _check_range(name, "beta1", self.beta1, 0.0, 1.0)
+        _check_range(name, "beta2", self.beta2, 0.0, 1.0)
+        _check_range(name, "eps", self.eps, 0.0, None)
+        if self.beta1 == 1.0 or self.beta2 == 1.0:
+            raise ValueError(f"{name}.beta1 and beta2 must be < 1")
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """How a fresh graph is built and which activations its nodes use."""
+
+    density: float = 0.8
+    """Probability of each input -> output edge in the initial graph. **Paper value** (0.8)."""
+
+    init_weight_scale: float = 0.1
+    """Initial input -> output weights are uniform in ``[-scale, scale]``. **Our choice**."""
+
+    hidden_activation: str = "tanh"
+    """Activation of hidden nodes. **Our choice** (NOTES.md)."""
+
+    output_activation: str = "identity"
+    """Output nodes are linear: they are logits. **Our choice** (NOTES.md)."""
+
+    def __post_init__(self):
+        name = type(self).__name__
+        _check_range(name, "density", self.density, 0.0, 1.0)
+        _check_range(name, "init_weight_scale", self.init_weight_scale, 0.0, None)
+
+
+def config_to_dict(cfg) -> dict:
+    """A plain, JSON-ready dict of a (possibly nested) config dataclass."""
+    return dataclasses.asdict(cfg)
+
+
+def config_from_dict(cls, data: dict):
+    """Build ``cls`` from ``data``, rejecting unknown keys with a clear ``ValueError``."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown field(s) {unknown}; known: {sorted(known)}")
+    return cls(**data)
+
+
+__all__ = ["SPMConfig", "AdamConfig", "GraphConfig", "config_to_dict", "config_from_dict"]
