@@ -1,0 +1,72 @@
+"""Distillation losses ``L_t(theta)`` between the student and the expert.
+
+The paper trains the student's weights with a supervised distillation loss between student and
+expert outputs (Jia & Zhou, arXiv 2512.12713; MSE or cross-entropy). Both losses here take the
+**expert's logits** as the target, so one labelled dataset serves either:
+
+* ``"kl"``: ``KL(p_E || p_S)`` averaged over the batch, with ``p = softmax(logits)``;
+  its gradient equals that of the cross-entropy ``-sum_a p_E(a) log p_S(a)``;
+* ``"mse"``: mean squared error between student and expert logits.
+
+Each is a pure function of the parameter vector through :func:`loss_params`, so
+``autograd.grad`` gives the gradient.
+
+Examples
+--------
+>>> import numpy as np
+>>> float(kl(np.zeros((1, 2)), np.zeros((1, 2))))  # identical distributions
+0.0
+>>> round(float(mse(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]))), 6)
+0.5
+"""
+
+from __future__ import annotations
+
+import autograd.numpy as anp
+from autograd import value_and_grad
+from autograd.scipy.special import logsumexp
+
+from .evaluate import Plan, forward_params
+
+
+def log_softmax(logits):
+    """``log p(a) = z_a - log sum_b exp z_b`` row by row (stable through ``logsumexp``)."""
+    return logits - logsumexp(logits, axis=1, keepdims=True)
+
+
+def kl(student_logits, expert_logits):
+    """``mean_batch sum_a p_E(a) (log p_E(a) - log p_S(a))``."""
+    # log p_S and log p_E
+    log_ps = log_softmax(student_logits)
+    log_pe = log_softmax(expert_logits)
+    # p_E
+    pe = anp.exp(log_pe)
+    # sum over actions, mean over the batch
+    return anp.mean(anp.sum(pe * (log_pe - log_ps), axis=1))
+
+
+def mse(student_logits, expert_logits):
+    """``mean_{batch, a} (z_S(a) - z_E(a))^2``."""
+    return anp.mean((student_logits - expert_logits) ** 2)
+
+
+#: Loss functions by name (the ``loss`` field of the training config).
+LOSSES = {"kl": kl, "mse": mse}
+
+
+def get_loss(name: str):
+    """The loss function called ``name``; ``ValueError`` listing the known ones otherwise."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; known: {sorted(LOSSES)}")
+    return LOSSES[name]
+
+
+def loss_params(theta, plan: Plan, X, expert_logits, loss: str = "kl"):
+    """``L(theta)``: the distillation loss of the network with parameters ``theta``."""
+    return get_loss(loss)(forward_params(theta, plan, X), expert_logits)
+
+
+#: ``(L(theta), dL/dtheta)`` by reverse-mode autodiff, with the signature of :func:`loss_params`.
+loss_and_grad = value_and_grad(loss_params)
+
+__all__ = ["log_softmax", "kl", "mse", "LOSSES", "get_loss", "loss_params", "loss_and_grad"]

@@ -1,0 +1,103 @@
+"""Adam on the graph: textbook formulas, state that survives structural edits."""
+
+import math
+
+import numpy as np
+import pytest
+
+from smgrnn_ref.config import AdamConfig, SPMConfig
+from smgrnn_ref.engine import ReferenceEngine
+from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph
+from smgrnn_ref.optim import adam_step
+
+
+def test_three_adam_steps_equal_the_textbook_formulas():
+    cfg = AdamConfig(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8)
+    G = empty_graph(1, 1)
+    add_edge(G, 0, 1, 0.5)
+    grads = [0.3, -1.2, 0.7]
+    # textbook Adam, written out here
+    w, m, v, expected_deltas = 0.5, 0.0, 0.0, []
+    for t, g in enumerate(grads, start=1):
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+        delta = -0.01 * m_hat / (math.sqrt(v_hat) + 1e-8)
+        w += delta
+        expected_deltas.append(delta)
+    for g in grads:
+        adam_step(G, [("weight", 0, 1)], [g], cfg)
+    e = G.edges[0, 1]
+    assert e["weight"] == pytest.approx(w, abs=1e-15)
+    assert e["adam_m"] == pytest.approx(m, abs=1e-15) and e["adam_v"] == pytest.approx(v, abs=1e-15)
+    assert e["adam_t"] == 3
+    assert list(e["updates"]) == pytest.approx(expected_deltas, abs=1e-15)
+
+
+def test_first_step_moves_by_lr_in_the_direction_against_the_gradient():
+    # with bias correction, step 1 is -lr * g / (|g| + eps): a property by hand
+    G = empty_graph(1, 1)
+    add_edge(G, 0, 1, 0.0)
+    adam_step(G, [("weight", 0, 1), ("bias", 1)], [4.0, -2.0], AdamConfig(lr=0.1, eps=0.0))
+    assert G.edges[0, 1]["weight"] == pytest.approx(-0.1)
+    assert G.nodes[1]["bias"] == pytest.approx(0.1)
+
+
+def test_moments_survive_adding_and_removing_other_elements():
+    cfg = AdamConfig(lr=0.05)
+    G = empty_graph(2, 1)
+    add_edge(G, 0, 2, 0.1)
+    add_edge(G, 1, 2, 0.2)
+    keys = [("bias", 2), ("weight", 0, 2), ("weight", 1, 2)]
+    for g in ([0.1, 0.5, -0.3], [0.2, -0.4, 0.1]):
+        adam_step(G, keys, g, cfg)
+    before = {k: G.edges[0, 2][k] for k in ("weight", "adam_m", "adam_v", "adam_t")}
+    bias_before = {k: G.nodes[2][k] for k in ("bias", "adam_m", "adam_v", "adam_t")}
+    # structural edits elsewhere
+    G.remove_edge(1, 2)
+    h = add_hidden_node(G)
+    add_edge(G, 1, h, 0.3)
+    add_edge(G, h, 2, 0.3)
+    G.remove_node(h)
+    assert {k: G.edges[0, 2][k] for k in before} == before
+    assert {k: G.nodes[2][k] for k in bias_before} == bias_before
+    # the next step continues from the stored moments (t = 3), as a textbook step would
+    g = 0.25
+    m = 0.9 * before["adam_m"] + 0.1 * g
+    v = 0.999 * before["adam_v"] + 0.001 * g * g
+    delta = -0.05 * (m / (1 - 0.9**3)) / (math.sqrt(v / (1 - 0.999**3)) + 1e-8)
+    adam_step(G, [("weight", 0, 2)], [g], cfg)
+    assert G.edges[0, 2]["weight"] == pytest.approx(before["weight"] + delta, abs=1e-15)
+
+
+def test_bad_gradients_are_rejected():
+    G = empty_graph(1, 1)
+    add_edge(G, 0, 1, 0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        adam_step(G, [("weight", 0, 1)], [np.nan], AdamConfig())
+    with pytest.raises(ValueError, match="keys"):
+        adam_step(G, [("weight", 0, 1)], [1.0, 2.0], AdamConfig())
+
+
+def test_engine_records_updates_and_batch_mean_activations():
+    G = empty_graph(1, 1)
+    h = add_hidden_node(G, bias=0.0)
+    add_edge(G, 0, h, 0.5)
+    add_edge(G, h, 1, 1.0)
+    eng = ReferenceEngine(G, adam=AdamConfig(lr=0.01), spm=SPMConfig())
+    X = np.array([[1.0], [3.0]])
+    w_before = G.edges[0, h]["weight"]
+    eng.train_step(X, np.array([[0.0], [1.0]]))
+    # recorded activation: mean over the batch of tanh(0.5 x), before the update
+    assert G.nodes[h]["activations"][0] == pytest.approx((math.tanh(0.5) + math.tanh(1.5)) / 2)
+    assert G.nodes[1]["activations"][0] == pytest.approx((math.tanh(0.5) + math.tanh(1.5)) / 2)
+    # recorded update equals the change of the weight
+    assert G.edges[0, h]["updates"][0] == pytest.approx(G.edges[0, h]["weight"] - w_before, abs=1e-15)
+    assert len(G.edges[h, 1]["updates"]) == 1
+
+
+def test_bad_adam_config():
+    with pytest.raises(ValueError, match="lr"):
+        AdamConfig(lr=-1.0)
+    with pytest.raises(ValueError, match="beta1"):
+        AdamConfig(beta1=1.0)
