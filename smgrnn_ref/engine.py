@@ -114,4 +114,19 @@ class ReferenceEngine:
         return events
 
 
-__all__ = ["ReferenceEngine"]
+#: Engine names accepted by :func:`make_engine` (``--engine`` on the command line).
+ENGINES = ("reference", "fast")
+
+
+def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl"):
+    """Build the engine called ``name`` around ``G`` (``ValueError`` for an unknown name)."""
+    if name == "reference":
+        return ReferenceEngine(G, adam=adam, spm=spm, loss=loss)
+    if name == "fast":
+        from .fast import FastEngine
+
+        return FastEngine(G, adam=adam, spm=spm, loss=loss)
+    raise ValueError(f"unknown engine {name!r}; known: {list(ENGINES)}")
+
+
+__all__ = ["ReferenceEngine", "ENGINES", "make_engine"]
