@@ -66,6 +66,7 @@ __all__ = [
     "plot_runs",
     "TOPOLOGY_FILE",
     "METRICS_FILE",
+    "REQUIRED_METRICS",
 ]
 
 #: File name of the per-frame topology log inside a run directory.
@@ -1107,14 +1108,18 @@ def plot_runs(
                 lo, hi = mean - Y.std(axis=0), mean + Y.std(axis=0)
             else:
                 lo, hi = Y.min(axis=0), Y.max(axis=0)
+            if col != "eval_return_mean":
+                lo = np.maximum(lo, 0.0)  # sizes are counts: a std band must not dip below 0
             ax.fill_between(grid, lo, hi, color=color, alpha=0.2, linewidth=0)
             ax.plot(grid, mean, color=color, lw=1.8, label=f"{lab} (n={len(tabs)})")
     for ax, (_, ylabel) in zip(axes, panels):
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    if log_size:
-        for ax in axes[1:]:
+    for ax in axes[1:]:
+        if log_size:
+            # symlog rather than log: a static run has zero hidden nodes
             ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0)
     axes[-1].set_xlabel("training step")
     band_txt = "mean ± std over seeds" if band == "std" else "mean, min–max over seeds"
     axes[0].legend(loc="best", fontsize=8, title=band_txt, title_fontsize=8)
