@@ -67,6 +67,7 @@ __all__ = [
     "TOPOLOGY_FILE",
     "METRICS_FILE",
     "REQUIRED_METRICS",
+    "ARROW_EDGE_LIMIT",
 ]
 
 #: File name of the per-frame topology log inside a run directory.
@@ -323,17 +324,24 @@ class StableLayout:
 
     * input nodes at ``x = 0`` and output nodes at ``x = 1``, spread in ``y`` by ``index``
       (index 0 at the top): ``y = 1 - (index + 0.5) / count``;
-    * a new hidden node whose predecessors and successors are all placed (the typical relay
-      ``i -> r -> j`` inserted by edge-driven growth) goes between them: at the midpoint of
-      the mean predecessor position and the mean successor position, shifted by a small
-      offset derived from its id. The ``x`` shift is a fraction (at most 20 %) of the
+    * new hidden nodes are visited in id order (ids are never reused, so this is birth
+      order). A node whose *older* neighbours (fixed nodes and hidden nodes with a smaller
+      id) include at least one predecessor and one successor, all already placed (the typical
+      relay ``i -> r -> j`` inserted by edge-driven growth), goes between them: at the
+      midpoint of the mean predecessor position and the mean successor position, shifted by
+      a small offset derived from its id. The ``x`` shift is a fraction (at most 20 %) of the
       predecessor-to-successor distance, so a relay stays strictly between its endpoints in
       ``x``; the ``y`` shift is at most 0.07. Several relays on the same edge therefore do not
       coincide;
-    * a new hidden node with a neighbour that is not yet placed (for example a chain of relays
-      first seen together, or a graph first seen mid-run) gets ``x`` from its depth (longest
-      path from the inputs, on the condensation if there are cycles, normalised to ``(0, 1)``)
-      and ``y`` from its id (a golden-ratio sequence, which spreads consecutive ids evenly).
+    * any other new hidden node (no placed older neighbour on one side, for example the nodes
+      of an MLP-like layered graph first seen all at once) gets ``x`` from its depth (longest
+      path from the inputs, on the condensation if there are cycles, normalised to
+      ``(0, 1)``) and ``y`` from its id (a golden-ratio sequence, which spreads consecutive
+      ids evenly).
+
+    Because only older neighbours count, a layout made in one go from a grown graph equals
+    the one built frame by frame, provided no edge to an older node was added, or removed,
+    after a node's birth.
 
     Dead nodes are dropped from :attr:`positions` but their last position is kept in
     :attr:`retired`, so a pruned node or edge can still be drawn as a ghost (ids are never
@@ -431,29 +439,31 @@ class StableLayout:
                     self._pos[n] = (x, y)
 
         pending = [n for n in new if n not in self._pos]
-        # Relays first: repeat while some pending node has every neighbour placed (placing
-        # one relay can complete the neighbourhood of another).
-        progress = True
-        while pending and progress:
-            progress = False
-            for n in list(pending):
-                preds = [p for p in G.predecessors(n) if p != n]
-                succs = [s for s in G.successors(n) if s != n]
-                if not preds or not succs:
-                    continue
-                if not all(m in self._pos for m in preds + succs):
-                    continue
-                xp, yp = np.mean([self._pos[p] for p in preds], axis=0)
-                xs, ys = np.mean([self._pos[s] for s in succs], axis=0)
-                ox, oy = self._offset(n)
-                x = xp + (0.5 + ox) * (xs - xp)
-                y = 0.5 * (yp + ys) + oy
-                self._pos[n] = (float(x), float(min(max(y, 0.0), 1.0)))
-                pending.remove(n)
-                progress = True
+        # Relays, in id order (= order of birth): a node is placed from its *older*
+        # neighbours (fixed nodes, or hidden nodes with a smaller id). At birth a relay's only
+        # neighbours are its two endpoints, which are older, so this is the relay rule; and
+        # since it ignores edges to nodes born later, a layout made fresh from a grown graph
+        # matches the one built frame by frame (as long as no edge was added to an older node
+        # or removed later), so a plain ``draw(G)`` looks like the last frame of the movie.
+        deferred = []
+        for n in pending:
+            preds = [p for p in G.predecessors(n) if p != n and (kinds[p] != "hidden" or p < n)]
+            succs = [s for s in G.successors(n) if s != n and (kinds[s] != "hidden" or s < n)]
+            if not preds or not succs or not all(m in self._pos for m in preds + succs):
+                deferred.append(n)
+                continue
+            xp, yp = np.mean([self._pos[p] for p in preds], axis=0)
+            xs, ys = np.mean([self._pos[s] for s in succs], axis=0)
+            ox, oy = self._offset(n)
+            x = xp + (0.5 + ox) * (xs - xp)
+            y = 0.5 * (yp + ys) + oy
+            self._pos[n] = (float(x), float(min(max(y, 0.0), 1.0)))
+        pending = deferred
         if pending:
-            # Everything left is placed at once by depth, so a graph first seen with several
-            # hidden layers gets columns rather than a collapse onto one midpoint.
+            # Everything left is placed at once by depth. Placing the deferred nodes one by one
+            # and resuming the relay rule would collapse, e.g., the second layer of an MLP onto
+            # one midpoint; placed together they form columns. A node whose older neighbour
+            # is deferred is deferred too, so such a subgraph is drawn consistently layered.
             depth = self._depths(G)
             out_depth = [depth[n] for n in G.nodes if kinds[n] == "output"]
             hid_depth = [depth[n] + 1 for n in G.nodes if kinds[n] == "hidden"]
@@ -479,26 +489,31 @@ def _edge_width(w: float, clip: float) -> float:
     return 0.4 + 2.6 * min(abs(w) / clip, 1.0)
 
 
-def _draw_edge(ax, p, q, *, color, lw, ls="-", alpha=0.85, zorder=1, shrink=6.0):
+#: Above this many edges :func:`draw` uses straight lines without arrowheads by default:
+#: one arrow patch per edge takes seconds per frame for thousands of edges.
+ARROW_EDGE_LIMIT = 400
+
+
+def _draw_edges(ax, segs, colors, widths, *, arrows, ls="-", alpha=0.75, zorder=1.0, shrink=6.0):
+    """Draw directed edges ``segs = [((x0, y0), (x1, y1)), ...]`` in one style."""
+    if not segs:
+        return
+    if not arrows:
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(segs, colors=colors, linewidths=widths, linestyles=ls,
+                                         alpha=alpha, zorder=zorder))
+        return
     from matplotlib.patches import FancyArrowPatch
 
-    # A slight arc separates a relay path i -> r -> j from the kept edge i -> j, and the two
-    # directions of a 2-cycle bend to opposite sides.
-    patch = FancyArrowPatch(
-        p,
-        q,
-        arrowstyle="-|>",
-        mutation_scale=7 + 1.5 * lw,
-        connectionstyle="arc3,rad=0.12",
-        color=color,
-        linewidth=lw,
-        linestyle=ls,
-        alpha=alpha,
-        shrinkA=shrink,
-        shrinkB=shrink,
-        zorder=zorder,
-    )
-    ax.add_patch(patch)
+    for (p, q), color, lw in zip(segs, colors, widths):
+        # A slight arc separates a relay path i -> r -> j from the kept edge i -> j, and the
+        # two directions of a 2-cycle bend to opposite sides.
+        ax.add_patch(FancyArrowPatch(
+            p, q, arrowstyle="-|>", mutation_scale=7 + 1.5 * lw, connectionstyle="arc3,rad=0.12",
+            color=color, linewidth=lw, linestyle=ls, alpha=alpha, shrinkA=shrink, shrinkB=shrink,
+            zorder=zorder,
+        ))
 
 
 def _legend_handles():
@@ -532,6 +547,7 @@ def draw(
     title: str | None = None,
     weight_clip: float = 2.0,
     node_labels: bool | None = None,
+    arrows: bool | None = None,
     legend: bool = True,
 ):
     """Draw one SMGrNN graph.
@@ -567,6 +583,10 @@ def draw(
     node_labels : bool, optional
         Write hidden node ids inside the nodes; by default only when there are at most 60
         hidden nodes (beyond that the labels are unreadable).
+    arrows : bool, optional
+        Curved edges with arrowheads (default when there are at most
+        :data:`ARROW_EDGE_LIMIT` edges) or straight lines without heads (faster, for large
+        graphs; most edges point left to right anyway).
     legend : bool
         Draw the legend (on by default; every figure of the project has one).
 
@@ -615,36 +635,50 @@ def draw(
 
     added_edges = {(int(u), int(v)) for u, v in added_edges}
     added_nodes = {int(n) for n in added_nodes}
+    kinds = dict(G.nodes(data="kind"))
+    hidden = [n for n in G.nodes if kinds[n] == "hidden"]
+    n_edges = G.number_of_edges()
+    if arrows is None:
+        arrows = n_edges <= ARROW_EDGE_LIMIT
+    # Large graphs: smaller hidden nodes and fainter edges, or the picture is a solid blot.
+    size_h = NODE_SIZE["hidden"] * min(1.0, max(0.2, math.sqrt(40.0 / max(len(hidden), 1))))
+    edge_alpha = 0.75 * min(1.0, max(0.25, math.sqrt(200.0 / max(n_edges, 1))))
+    shrink = 0.5 * math.sqrt(size_h)
 
     # Ghosts first, underneath everything alive.
-    for u, v in removed_edges:
-        _draw_edge(ax, where(u), where(v), color=GHOST_COLOR, lw=1.2, ls="--", alpha=0.8, zorder=0)
+    removed_edges = list(removed_edges)
+    _draw_edges(ax, [(where(u), where(v)) for u, v in removed_edges], [GHOST_COLOR] * len(removed_edges),
+                [1.2] * len(removed_edges), arrows=arrows, ls="--", alpha=0.8, zorder=0, shrink=shrink)
     if removed_ids:
         xy = np.array([where(n) for n in removed_ids], dtype=float)
-        ax.scatter(xy[:, 0], xy[:, 1], s=NODE_SIZE["hidden"] * 1.3, facecolors="none",
+        ax.scatter(xy[:, 0], xy[:, 1], s=size_h * 1.3, facecolors="none",
                    edgecolors=GHOST_COLOR, linewidths=1.5, linestyles="--", zorder=2)
 
+    old_e, new_e = ([], [], []), ([], [], [])
     for u, v, w in G.edges(data="weight"):
         w = 0.0 if w is None else float(w)
         lw = _edge_width(w, weight_clip)
         if (u, v) in added_edges:
-            _draw_edge(ax, pos[u], pos[v], color=ADDED_COLOR, lw=max(lw, 1.8), alpha=0.95, zorder=1.5)
+            group, color, lw = new_e, ADDED_COLOR, max(lw, 1.8)
         else:
-            color = POSITIVE_COLOR if w >= 0 else NEGATIVE_COLOR
-            _draw_edge(ax, pos[u], pos[v], color=color, lw=lw, alpha=0.75, zorder=1)
+            group, color = old_e, POSITIVE_COLOR if w >= 0 else NEGATIVE_COLOR
+        group[0].append((pos[u], pos[v]))
+        group[1].append(color)
+        group[2].append(lw)
+    _draw_edges(ax, *old_e, arrows=arrows, alpha=edge_alpha, zorder=1.0, shrink=shrink)
+    _draw_edges(ax, *new_e, arrows=arrows, alpha=0.95, zorder=1.5, shrink=shrink)
 
-    kinds = dict(G.nodes(data="kind"))
     for kind in KINDS:
         members = sorted(n for n in G.nodes if kinds[n] == kind)
         if not members:
             continue
         xy = np.array([pos[n] for n in members], dtype=float)
-        ax.scatter(xy[:, 0], xy[:, 1], s=NODE_SIZE[kind], c=NODE_COLORS[kind],
-                   edgecolors="black", linewidths=0.8, zorder=3)
+        ax.scatter(xy[:, 0], xy[:, 1], s=size_h if kind == "hidden" else NODE_SIZE[kind],
+                   c=NODE_COLORS[kind], edgecolors="black", linewidths=0.8, zorder=3)
     fresh = sorted(n for n in added_nodes if n in pos)
     if fresh:
         xy = np.array([pos[n] for n in fresh], dtype=float)
-        ax.scatter(xy[:, 0], xy[:, 1], s=NODE_SIZE["hidden"] * 2.2, facecolors="none",
+        ax.scatter(xy[:, 0], xy[:, 1], s=max(size_h, 60.0) * 2.2, facecolors="none",
                    edgecolors=ADDED_COLOR, linewidths=2.5, zorder=4)
 
     # Inputs and outputs are named by their index (their column / logit), not by node id.
@@ -654,7 +688,6 @@ def draw(
             ax.text(x - 0.03, y, f"in {G.nodes[n].get('index', n)}", ha="right", va="center", fontsize=8)
         elif kinds[n] == "output":
             ax.text(x + 0.03, y, f"out {G.nodes[n].get('index', n)}", ha="left", va="center", fontsize=8)
-    hidden = [n for n in G.nodes if kinds[n] == "hidden"]
     if node_labels is None:
         node_labels = len(hidden) <= 60
     if node_labels:

@@ -132,6 +132,21 @@ def test_relays_placed_one_per_frame_match_relays_placed_together():
     assert lay1.update(G1) == lay2.update(G2)
 
 
+def test_fresh_layout_of_a_relay_grown_graph_matches_frame_by_frame_layout():
+    # Relays on relay edges give hidden nodes newer neighbours; placement from older
+    # neighbours only makes the one-shot layout equal the incremental one.
+    G = _graph(3, 2)
+    lay = StableLayout()
+    lay.update(G)
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        edges = sorted(G.edges)
+        u, v = edges[rng.integers(len(edges))]
+        _relay(G, u, v)
+        lay.update(G)
+    assert StableLayout().update(G) == lay.positions
+
+
 def test_dead_nodes_are_forgotten_but_retired_positions_kept():
     G = _graph(2, 1)
     lay = StableLayout()
@@ -264,6 +279,11 @@ def test_draw_returns_axes_with_legend_and_ghosts():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["input", "hidden", "output", "weight > 0", "weight < 0", "added", "pruned"]
     assert ax.get_title() == "t"
+    # straight-line mode for large graphs draws the same edges as one collection
+    ax2 = draw(snapshot_to_graph(snaps[2]), layout=lay, arrows=False)
+    assert sum(len(c.get_segments()) for c in ax2.collections if hasattr(c, "get_segments")) == len(
+        snaps[2]["edges"]
+    )
     plt.close("all")
     # a ghost needs a known position
     with pytest.raises(ValueError, match="no position known"):
