@@ -1,0 +1,731 @@
+"""The fast engine: the reference engine's arithmetic on arrays derived from the graph.
+
+SMGrNN (Jia & Zhou, "Self-Motivated Growing Neural Network for Adaptive Architecture via
+Local Structural Plasticity", arXiv 2512.12713) trains the weights of a growing directed graph
+``G_t = (V_t, E_t)`` with Adam on a distillation loss while the Structural Plasticity Module
+(SPM) edits the structure from windowed statistics of the weight updates ``Delta w_{k,t}``.
+:class:`smgrnn_ref.engine.ReferenceEngine` does this one node and one parameter at a time
+(autograd, Python dicts, deques) and is the code to read; :class:`FastEngine` has the same
+interface and produces the same losses, gradients, Adam states, recorded windows and SPM
+events (up to floating-point rounding, about ``1e-15``), many times faster.
+
+How the arrays are derived from the graph
+-----------------------------------------
+The NetworkX graph stays the source of truth of the **structure**. After each structural edit
+(and at construction) :meth:`FastEngine._compile` derives:
+
+* a **node order** (positions ``0..N-1``): the input nodes by ``index``, then the other nodes
+  in *blocks*. The strongly connected components (SCCs) of ``G`` are levelled (inputs at
+  level 0; a component's level is one more than the highest level among its predecessors);
+  the acyclic (single-node) components of one level that share an activation form one
+  block, and each cyclic SCC is a block of its own (members sorted by activation). Nodes of a
+  block only read nodes at earlier positions (or, inside a cyclic block, each other), so a
+  block is evaluated by one matrix product::
+
+      Z[s:e] = Wt[s:e, :s] @ A[:s] + b[s:e]        A[s:e] = f(Z[s:e])
+
+  and a cyclic block by ``K`` synchronous sweeps from zero, the evaluator's semantics
+  (:mod:`smgrnn_ref.evaluate`)::
+
+      a^(0) = 0,   a^(k) = f( Wt[s:e, :s] @ A[:s] + b + Wt[s:e, s:e] @ a^(k-1) ),   k = 1..K
+
+* a **dense transposed weight matrix** ``Wt`` (``N x N``, ``Wt[pos(v), pos(u)] = w_uv``),
+  rewritten from the parameter vector after each optimizer step (a scatter of ``E`` values);
+* a **parameter vector** ``theta`` = biases of the non-input nodes in position order, then the
+  edge weights in sorted ``(u, v)`` order, with Adam moments ``m``, ``v`` and per-parameter
+  step counts ``t`` alongside, so one Adam step is a handful of vectorised operations;
+* **ring buffers** ``U`` (``T x E``) of the last ``T`` weight updates of every edge and
+  ``Act`` (``T x (N - n_in)``) of the recorded batch-mean activations, one row per training
+  step, with a per-column fill count (a relay's refractory clear sets the count to zero).
+
+Numeric state of elements that survive a structural edit is carried over by key (edge
+``(u, v)`` or node id), never re-read from the graph; new elements are read from the graph
+(fresh Adam state, empty windows, the weights the SPM drew).
+
+The backward pass is written by hand: ``dL/dZ`` of a block is ``dL/dA * f'(Z)`` (``tanh``:
+``1 - A^2``; ``relu``: ``1``, ``1/2`` at exactly zero as autograd's ``maximum`` has it, else
+``0``; identity: ``1``), propagated to earlier nodes by ``Wt[s:e, :s].T``; through the sweeps of
+a cyclic block in reverse. Weight gradients are ``sum_batch dL/dZ[v] * A[u]`` per edge; for an
+edge inside a cyclic block they are summed over the sweeps with the previous sweep's values.
+
+The SPM's *decisions* (which edges are unstable, which are pruning candidates) are
+vectorised over the ring buffer. Windows whose criterion is within ``1e-9`` (relative) of its
+threshold -- where the order of summation could matter -- are re-judged by the reference
+functions :func:`smgrnn_ref.spm.is_unstable` / :func:`smgrnn_ref.spm.is_prune_candidate` on the
+chronological window, so the decisions are exactly the reference rules'. The *edits* are made
+by the reference functions (:func:`~smgrnn_ref.spm.insert_relay`,
+:func:`~smgrnn_ref.spm.random_growth`, :func:`~smgrnn_ref.spm.remove_orphans`) or, for pruning,
+by the same sorted candidate list and the same single ``rng.choice`` draw as
+:func:`~smgrnn_ref.spm.prune`, so random draws, node ids and events are identical.
+
+Lazy synchronisation
+--------------------
+Training steps update the arrays only. Reading :attr:`FastEngine.graph` (or ``.G``) writes
+every weight, bias, Adam moment and count, ``updates`` and ``activations`` window back into
+the graph's attributes (the deque objects are refilled in place), so the graph then equals
+the one the reference engine would hold after the same steps. This costs ``O(T (N + E))``;
+read :attr:`FastEngine.structure` instead when only the structure is needed. After editing
+the graph by hand (structure *or* attributes), call :meth:`FastEngine.invalidate` so the
+arrays are derived again.
+
+Examples
+--------
+>>> import numpy as np
+>>> from smgrnn_ref.graph import initial_graph
+>>> from smgrnn_ref.config import AdamConfig, SPMConfig
+>>> from smgrnn_ref.engine import ReferenceEngine
+>>> G = initial_graph(3, 2, rng=np.random.default_rng(0))
+>>> ref = ReferenceEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig())
+>>> fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig())
+>>> rng = np.random.default_rng(1)
+>>> X, target = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
+>>> abs(ref.train_step(X, target) - fast.train_step(X, target)) < 1e-12
+True
+>>> bool(np.allclose(ref.forward(X), fast.forward(X), rtol=0, atol=1e-12))
+True
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from .config import AdamConfig, SPMConfig
+from .graph import validate_graph
+from .losses import get_loss
+
+#: Relative margin of the vectorised SPM criteria: a window whose criterion lies within this
+#: fraction of its scale from the threshold is judged again by the reference function on the
+#: chronological window (summation order changes the statistics by ~1e-16 relative).
+DECISION_MARGIN = 1e-9
+
+#: Activation names in the order blocks of one level are laid out.
+_ACT_ORDER = {"identity": 0, "relu": 1, "tanh": 2}
+
+
+def _act_forward(name: str, z: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = f(z)`` for the activation called ``name``."""
+    if name == "tanh":
+        np.tanh(z, out=out)
+    elif name == "identity":
+        out[...] = z
+    elif name == "relu":
+        np.maximum(z, 0.0, out=out)
+    else:  # validate_graph rejects unknown names before we get here
+        raise ValueError(f"unknown activation {name!r}")
+
+
+def _act_grad(name: str, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """``dL/dz = dL/da * f'(z)`` given ``z`` and ``a = f(z)``."""
+    if name == "tanh":
+        # tanh' = 1 - tanh^2 (autograd writes 1 / cosh^2: equal up to rounding)
+        return da * (1.0 - a * a)
+    if name == "identity":
+        return da
+    if name == "relu":
+        # autograd's maximum(z, 0) splits a tie evenly: slope 1/2 at exactly z == 0
+        return da * ((z > 0.0) + 0.5 * (z == 0.0))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+class _Block:
+    """Positions ``[s, e)`` evaluated together (see the module docstring).
+
+    ``runs`` lists ``(lo, hi, activation)`` in local offsets; an acyclic block has one run.
+    A cyclic block also holds the indices of its internal edges (both ends in the block) and
+    their local ``(dst, src)`` offsets, whose gradients are summed over the sweeps.
+    """
+
+    __slots__ = ("s", "e", "cyclic", "runs", "act", "int_edges", "int_dst", "int_src")
+
+    def __init__(self, s, e, cyclic, runs):
+        self.s, self.e, self.cyclic, self.runs = s, e, cyclic, runs
+        self.act = runs[0][2] if len(runs) == 1 else None
+        self.int_edges = self.int_dst = self.int_src = None
+
+
+class FastEngine:
+    """Trains one SMGrNN graph with array arithmetic; same interface and results as
+    :class:`smgrnn_ref.engine.ReferenceEngine`.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The model (conventions of :mod:`smgrnn_ref.graph`); its structure is edited in place,
+        its numeric attributes are written back lazily (see :attr:`graph`).
+    adam : AdamConfig
+        Optimizer hyper-parameters.
+    spm : SPMConfig
+        Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
+    loss : {"kl", "mse"}
+        Distillation loss against the expert's logits.
+
+    Raises
+    ------
+    ValueError
+        For an invalid graph, an unknown loss, or a graph window ``T`` that differs from
+        ``spm.T`` (the reference engine's checks and messages).
+    """
+
+    name = "fast"
+
+    def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl"):
+        validate_graph(G)
+        get_loss(loss)  # fail early on an unknown loss name
+        if G.graph["T"] != spm.T:
+            raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={spm.T}")
+        self._G, self.adam, self.spm, self.loss = G, adam, spm, loss
+        self._T = int(spm.T)
+        # tables of 1 - beta**t computed with Python floats exactly as optim.adam_update does
+        # (repeated multiplication would drift from beta**t in the last bits)
+        self._bc1 = np.ones(1)
+        self._bc2 = np.ones(1)
+        # next ring-buffer rows to write (activations, updates): one row per training step
+        # for every column at once; a column's fill count says how many rows are its own
+        self._aptr = self._uptr = 0
+        self._load_from_graph()
+
+    # --- the graph ------------------------------------------------------------------------
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The graph with every attribute current (written back from the arrays on read).
+
+        The first read after training steps costs ``O(T (N + E))``; later reads are free until
+        the next step. Call :meth:`invalidate` after editing the returned graph by hand.
+        """
+        if self._dirty:
+            self._sync_to_graph()
+        return self._G
+
+    #: Alias of :attr:`graph`, for code written against ``ReferenceEngine.G``.
+    G = graph
+
+    @property
+    def structure(self) -> nx.DiGraph:
+        """The graph **without** writing numeric attributes back: its nodes and edges are
+        current, its weights, biases, Adam states and windows may be stale. Free."""
+        return self._G
+
+    def invalidate(self) -> None:
+        """Derive every array from the graph again (call after editing the graph by hand)."""
+        if self._dirty:
+            # the hand edit was made on a synced graph (reading .graph synced it); keep the
+            # arrays' state for anything not edited by writing it back first
+            self._sync_to_graph()
+        self._load_from_graph()
+
+    # --- compilation ------------------------------------------------------------------------
+
+    def _load_from_graph(self) -> None:
+        """Build all arrays from the graph's attributes (construction, :meth:`invalidate`)."""
+        self._edges, self._pos, self._nodes = [], {}, []
+        self._compile(carry=False)
+        self._dirty = False
+
+    def _components(self, G):
+        """Components in topological order as ``(members, cyclic)``; a fast Kahn pass when
+        ``G`` is acyclic (the usual case), NetworkX's condensation otherwise."""
+        pred, succ = G._pred, G._succ  # the adjacency dicts; public views are much slower
+        indeg = {n: len(p) for n, p in pred.items()}
+        order = [n for n, d in indeg.items() if d == 0]
+        i = 0
+        while i < len(order):
+            for w in succ[order[i]]:
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    order.append(w)
+            i += 1
+        if len(order) == len(indeg):
+            return [((n,), False) for n in order]
+        cond = nx.condensation(G)
+        comps = []
+        for c in nx.topological_sort(cond):
+            members = tuple(cond.nodes[c]["members"])
+            comps.append((members, len(members) > 1))
+        return comps
+
+    def _compile(self, carry: bool) -> None:
+        """Derive the node order, blocks, index arrays and ``Wt`` from the graph's structure.
+
+        With ``carry=True`` the numeric state (parameters, Adam, windows) of nodes and edges
+        that already existed is carried over from the current arrays by key; everything else
+        is read from the graph.
+        """
+        G, T = self._G, self._T
+        nd = G.nodes
+        # --- node order: inputs by index, then blocks by level --------------------------------
+        inputs = sorted((n for n, k in nd(data="kind") if k == "input"), key=lambda n: nd[n]["index"])
+        outputs = sorted((n for n, k in nd(data="kind") if k == "output"), key=lambda n: nd[n]["index"])
+        level, per_level = {}, {}
+        pred = G._pred
+        for members, cyclic in self._components(G):
+            if nd[members[0]]["kind"] == "input":
+                level[members[0]] = 0
+                continue
+            mset = set(members)
+            lv = 1 + max((level[p] for m in members for p in pred[m] if p not in mset), default=0)
+            for m in members:
+                level[m] = lv
+            per_level.setdefault(lv, []).append((members, cyclic))
+        nodes = list(inputs)
+        blocks = []
+        for lv in sorted(per_level):
+            groups = {}
+            cyclic_comps = []
+            for members, cyclic in per_level[lv]:
+                if cyclic:
+                    cyclic_comps.append(sorted(members))
+                else:
+                    groups.setdefault(nd[members[0]]["activation"], []).append(members[0])
+            # acyclic nodes of one level never read each other: one block per activation
+            for act in sorted(groups, key=lambda a: _ACT_ORDER.get(a, 99)):
+                s = len(nodes)
+                nodes.extend(sorted(groups[act]))
+                blocks.append(_Block(s, len(nodes), False, [(0, len(nodes) - s, act)]))
+            for members in sorted(cyclic_comps):
+                s = len(nodes)
+                members = sorted(members, key=lambda n: (_ACT_ORDER.get(nd[n]["activation"], 99), n))
+                nodes.extend(members)
+                runs = []
+                for off, n in enumerate(members):
+                    act = nd[n]["activation"]
+                    if runs and runs[-1][2] == act:
+                        runs[-1][1] = off + 1
+                    else:
+                        runs.append([off, off + 1, act])
+                blocks.append(_Block(s, len(nodes), True, [tuple(r) for r in runs]))
+        pos = {n: i for i, n in enumerate(nodes)}
+        edges = sorted(G.edges)
+        N, n_in, E = len(nodes), len(inputs), len(edges)
+        nb = N - n_in
+        src = np.fromiter((pos[u] for u, _ in edges), dtype=np.intp, count=E)
+        dst = np.fromiter((pos[v] for _, v in edges), dtype=np.intp, count=E)
+        for b in blocks:
+            if b.cyclic:
+                inside = np.nonzero((dst >= b.s) & (dst < b.e) & (src >= b.s) & (src < b.e))[0]
+                b.int_edges, b.int_dst, b.int_src = inside, dst[inside] - b.s, src[inside] - b.s
+
+        # --- numeric state: carried over by key, or read from the graph -------------------
+        theta = np.empty(nb + E)
+        m = np.empty(nb + E)
+        v = np.empty(nb + E)
+        t = np.empty(nb + E, dtype=np.int64)
+        U = np.zeros((T, E))
+        ucount = np.zeros(E, dtype=np.int64)
+        Act = np.zeros((T, nb))
+        acount = np.zeros(nb, dtype=np.int64)
+        old_node = np.fromiter((self._pos.get(n, -1) for n in nodes[n_in:]), dtype=np.intp, count=nb) if carry else np.full(nb, -1, dtype=np.intp)
+        if carry:
+            old_edge_index = self._edge_index
+            old_edge = np.fromiter((old_edge_index.get(e, -1) for e in edges), dtype=np.intp, count=E)
+        else:
+            old_edge = np.full(E, -1, dtype=np.intp)
+        # kept nodes: copy their bias, Adam state and activation window
+        keep = np.nonzero(old_node >= 0)[0]
+        if keep.size:
+            src_i = old_node[keep] - self._n_in
+            for new, old in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
+                new[keep] = old[src_i]
+            Act[:, keep] = self._Act[:, src_i]
+            acount[keep] = self._acount[src_i]
+        for i in np.nonzero(old_node < 0)[0]:
+            d = nd[nodes[n_in + i]]
+            theta[i], m[i], v[i], t[i] = d["bias"], d["adam_m"], d["adam_v"], d["adam_t"]
+            hist = list(d["activations"])
+            acount[i] = len(hist)
+            if hist:
+                Act[self._rows(len(hist), self._aptr), i] = hist
+        keep = np.nonzero(old_edge >= 0)[0]
+        if keep.size:
+            src_k = old_edge[keep]
+            for new, old in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
+                new[nb + keep] = old[self._nb + src_k]
+            U[:, keep] = self._U[:, src_k]
+            ucount[keep] = self._ucount[src_k]
+        adj = G._adj
+        for k in np.nonzero(old_edge < 0)[0]:
+            u, w_ = edges[k]
+            d = adj[u][w_]
+            j = nb + k
+            theta[j], m[j], v[j], t[j] = d["weight"], d["adam_m"], d["adam_v"], d["adam_t"]
+            hist = list(d["updates"])
+            ucount[k] = len(hist)
+            if hist:
+                U[self._rows(len(hist), self._uptr), k] = hist
+
+        self._nodes, self._pos, self._edges = nodes, pos, edges
+        self._edge_index = {e: k for k, e in enumerate(edges)}
+        self._N, self._n_in, self._nb, self._E = N, n_in, nb, E
+        self._src, self._dst = src, dst
+        self._out_pos = np.array([pos[n] for n in outputs], dtype=np.intp)
+        self._blocks = blocks
+        self._theta, self._m, self._v, self._t = theta, m, v, t
+        self._U, self._ucount, self._Act, self._acount = U, ucount, Act, acount
+        self._Wt = np.zeros((N, N))
+        self._Wt[dst, src] = theta[nb:]
+        self._ensure_bias_tables(int(t.max(initial=0)) + 1)
+
+    def _rows(self, n: int, ptr: int) -> np.ndarray:
+        """Ring-buffer rows of the last ``n`` entries written before row ``ptr``, oldest first."""
+        return (ptr - n + np.arange(n)) % self._T
+
+    def _ensure_bias_tables(self, t_max: int) -> None:
+        """Extend the ``1 - beta**t`` tables to cover step counts up to ``t_max``."""
+        n = len(self._bc1)
+        if t_max < n:
+            return
+        n_new = max(2 * n, t_max + 1, 1024)
+        b1, b2 = self.adam.beta1, self.adam.beta2
+        # Python float ** int, the very expression of optim.adam_update
+        self._bc1 = np.array([1.0 - b1**k for k in range(n_new)])
+        self._bc2 = np.array([1.0 - b2**k for k in range(n_new)])
+
+    # --- synchronisation back to the graph -----------------------------------------------
+
+    def _chronological(self, buf: np.ndarray, counts: np.ndarray, ptr: int) -> list:
+        """Per column, the list of its last ``count`` entries, oldest first."""
+        T = self._T
+        ordered = buf[self._rows(T, ptr)].T.tolist()  # (columns, T), oldest first
+        return [row[T - c:] if c else [] for row, c in zip(ordered, counts.tolist())]
+
+    def _sync_to_graph(self) -> None:
+        """Write every numeric attribute from the arrays into the graph."""
+        G, nb = self._G, self._nb
+        theta, m, v, t = (a.tolist() for a in (self._theta, self._m, self._v, self._t))
+        acts = self._chronological(self._Act, self._acount, self._aptr)
+        nd = G._node
+        for i, n in enumerate(self._nodes[self._n_in:]):
+            d = nd[n]
+            d["bias"], d["adam_m"], d["adam_v"], d["adam_t"] = theta[i], m[i], v[i], t[i]
+            d["activations"].clear()
+            d["activations"].extend(acts[i])
+        ups = self._chronological(self._U, self._ucount, self._uptr)
+        adj = G._adj
+        for k, (a, b) in enumerate(self._edges):
+            d = adj[a][b]
+            j = nb + k
+            d["weight"], d["adam_m"], d["adam_v"], d["adam_t"] = theta[j], m[j], v[j], t[j]
+            d["updates"].clear()
+            d["updates"].extend(ups[k])
+        self._dirty = False
+
+    # --- forward / backward -----------------------------------------------------------------
+
+    def _check_inputs(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=float)
+        if X.ndim != 2 or X.shape[1] != self._n_in:
+            raise ValueError(f"X must have shape (batch, {self._n_in}), got {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("X has an empty batch")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X contains NaN or inf")
+        return X
+
+    def _forward(self, X: np.ndarray, keep: bool):
+        """All node values ``A`` (``N x batch``); with ``keep`` also what backward needs."""
+        n_in, N, Wt, theta = self._n_in, self._N, self._Wt, self._theta
+        A = np.empty((N, X.shape[0]))
+        A[:n_in] = X.T
+        cache = [] if keep else None
+        K = self.spm.sweeps
+        for b in self._blocks:
+            s, e = b.s, b.e
+            # z = sum_i w_ij a_i + b_j for every node of the block at once
+            z = Wt[s:e, :s] @ A[:s]
+            z += theta[s - n_in:e - n_in, None]
+            if not b.cyclic:
+                _act_forward(b.act, z, A[s:e])
+                if keep:
+                    cache.append(z if b.act == "relu" else None)
+                continue
+            # cyclic SCC: K synchronous sweeps from a^(0) = 0; z above is the part from
+            # earlier nodes and the bias, constant over the sweeps
+            Wc = Wt[s:e, s:e]
+            a = np.zeros_like(z)
+            sweeps = [(None, a)]
+            for _ in range(K):
+                zk = z + Wc @ a
+                a = np.empty_like(zk)
+                for lo, hi, act in b.runs:
+                    _act_forward(act, zk[lo:hi], a[lo:hi])
+                sweeps.append((zk, a))
+            A[s:e] = a
+            if keep:
+                cache.append(sweeps)
+        return A, cache
+
+    def _loss_grad_out(self, out: np.ndarray, target: np.ndarray):
+        """Loss and ``dL/d logits`` of the student's logits ``out`` (batch x n_out)."""
+        B = out.shape[0]
+        if self.loss == "kl":
+            # log softmax via the max-shifted log-sum-exp, as autograd's logsumexp
+            def log_softmax(z):
+                mx = z.max(axis=1, keepdims=True)
+                return z - (mx + np.log(np.exp(z - mx).sum(axis=1, keepdims=True)))
+
+            log_ps, log_pe = log_softmax(out), log_softmax(target)
+            pe = np.exp(log_pe)
+            loss = np.mean(np.sum(pe * (log_pe - log_ps), axis=1))
+            # d/dz_S of -sum_a p_E log p_S = p_S sum_a p_E - p_E, averaged over the batch
+            dout = (np.exp(log_ps) * pe.sum(axis=1, keepdims=True) - pe) / B
+        else:
+            diff = out - target
+            loss = np.mean(diff**2)
+            dout = (2.0 / diff.size) * diff
+        return float(loss), dout
+
+    def _backward(self, A: np.ndarray, cache, dout: np.ndarray) -> np.ndarray:
+        """The gradient of the loss w.r.t. ``theta`` (biases then weights, engine order)."""
+        n_in, N, Wt = self._n_in, self._N, self._Wt
+        dA = np.zeros_like(A)
+        dA[self._out_pos] = dout.T
+        Dz = np.zeros((N, A.shape[1]))
+        internal = []
+        for b, c in zip(reversed(self._blocks), reversed(cache)):
+            s, e = b.s, b.e
+            if not b.cyclic:
+                dz = _act_grad(b.act, c, A[s:e], dA[s:e])
+            else:
+                # back through the sweeps: a^(k) = f(z_ext + Wc a^(k-1))
+                Wc = Wt[s:e, s:e]
+                da = dA[s:e]
+                dz = np.zeros_like(da)
+                gWc = np.zeros((e - s, e - s))
+                for k in range(len(c) - 1, 0, -1):
+                    zk, ak = c[k]
+                    dzk = np.empty_like(zk)
+                    for lo, hi, act in b.runs:
+                        dzk[lo:hi] = _act_grad(act, zk[lo:hi], ak[lo:hi], da[lo:hi])
+                    dz += dzk
+                    gWc += dzk @ c[k - 1][1].T
+                    da = Wc.T @ dzk
+                internal.append((b, gWc))
+            Dz[s:e] = dz
+            if s:
+                dA[:s] += Wt[s:e, :s].T @ dz
+        grad = np.empty(self._nb + self._E)
+        grad[:self._nb] = Dz[n_in:].sum(axis=1)
+        # dL/dw_uv = sum_batch dL/dz_v a_u
+        grad[self._nb:] = np.einsum("kb,kb->k", Dz[self._dst], A[self._src])
+        for b, gWc in internal:
+            # inside a cyclic block the weight met a different a_u at every sweep
+            grad[self._nb + b.int_edges] = gWc[b.int_dst, b.int_src]
+        return grad
+
+    def _check_target(self, X, expert_logits) -> np.ndarray:
+        expert_logits = np.asarray(expert_logits, dtype=float)
+        shape = (X.shape[0], len(self._out_pos))
+        if expert_logits.shape != shape:
+            raise ValueError(f"expert_logits must have shape {shape}, got {expert_logits.shape}")
+        return expert_logits
+
+    # --- the engine interface -------------------------------------------------------------
+
+    def forward(self, X) -> np.ndarray:
+        """Outputs ``(batch, n_outputs)`` for inputs ``X``.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch, n_inputs)
+
+        Returns
+        -------
+        numpy.ndarray, shape (batch, n_outputs)
+        """
+        X = self._check_inputs(X)
+        A, _ = self._forward(X, keep=False)
+        return A[self._out_pos].T
+
+    def loss_and_grad(self, X, expert_logits) -> tuple[float, np.ndarray]:
+        """The loss and its gradient in the reference parameter order
+        (:func:`smgrnn_ref.params.param_keys`: biases by node id, then weights by ``(u, v)``).
+
+        For tests and tools; :meth:`train_step` uses the engine's internal order.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch, n_inputs)
+        expert_logits : array_like, shape (batch, n_outputs)
+
+        Returns
+        -------
+        (float, numpy.ndarray)
+        """
+        X = self._check_inputs(X)
+        target = self._check_target(X, expert_logits)
+        A, cache = self._forward(X, keep=True)
+        loss, dout = self._loss_grad_out(A[self._out_pos].T, target)
+        grad = self._backward(A, cache, dout)
+        bias_nodes = self._nodes[self._n_in:]
+        order = np.argsort(np.asarray(bias_nodes, dtype=np.int64), kind="stable")
+        return loss, np.concatenate([grad[:self._nb][order], grad[self._nb:]])
+
+    def train_step(self, X, expert_logits) -> float:
+        """One optimizer step on the minibatch; return the loss before the step.
+
+        Records the batch mean activation of every hidden / output node (from this forward
+        pass, before the update) and every edge's applied change ``Delta w`` in the ring
+        buffers, as the reference engine does in the graph's deques.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch, n_inputs)
+        expert_logits : array_like, shape (batch, n_outputs)
+
+        Returns
+        -------
+        float
+        """
+        X = self._check_inputs(X)
+        target = self._check_target(X, expert_logits)
+        A, cache = self._forward(X, keep=True)
+        loss, dout = self._loss_grad_out(A[self._out_pos].T, target)
+        g = self._backward(A, cache, dout)
+        T = self._T
+        # the activations window: batch means before the update
+        self._Act[self._aptr] = A[self._n_in:].mean(axis=1)
+        np.minimum(self._acount + 1, T, out=self._acount)
+        self._aptr = (self._aptr + 1) % T
+        self._dirty = True
+        if not np.all(np.isfinite(g)):
+            # as optim.adam_step: the activations are recorded, nothing is updated
+            raise ValueError("gradient contains NaN or inf")
+        # Adam, vectorised; the operations and their order are those of optim.adam_update
+        a = self.adam
+        self._t += 1
+        t = self._t
+        self._ensure_bias_tables(int(t.max(initial=0)))
+        m = self._m = a.beta1 * self._m + (1.0 - a.beta1) * g
+        v = self._v = a.beta2 * self._v + (1.0 - a.beta2) * g * g
+        m_hat = m / self._bc1[t]
+        v_hat = v / self._bc2[t]
+        delta = -a.lr * m_hat / (np.sqrt(v_hat) + a.eps)
+        self._theta += delta
+        # Delta w_{k,t}: every edge's window gets this step's change
+        self._U[self._uptr] = delta[self._nb:]
+        np.minimum(self._ucount + 1, T, out=self._ucount)
+        self._uptr = (self._uptr + 1) % T
+        self._Wt[self._dst, self._src] = self._theta[self._nb:]
+        return loss
+
+    # --- the Structural Plasticity Module -------------------------------------------------
+
+    def _window(self, k: int) -> list:
+        """Edge ``k``'s window, oldest first (as its ``updates`` deque holds it)."""
+        c = int(self._ucount[k])
+        return self._U[self._rows(c, self._uptr), k].tolist() if c else []
+
+    def _window_stats(self):
+        """Vectorised ``mu``, ``sigma^2`` (population) and ``max |Delta w|`` of every window
+        (meaningful for full windows only)."""
+        U, T = self._U, self._T
+        mu = U.sum(axis=0) / T
+        dev = U - mu
+        s2 = (dev * dev).sum(axis=0) / T
+        return mu, s2, np.abs(U).max(axis=0, initial=0.0)
+
+    def unstable_edges(self) -> list[tuple[int, int]]:
+        """Edges meeting the instability criterion now, in sorted order (vectorised;
+        borderline windows re-judged by :func:`smgrnn_ref.spm.is_unstable`)."""
+        return [self._edges[k] for k in self._unstable_indices()]
+
+    def _unstable_indices(self) -> np.ndarray:
+        from .spm import INSTABILITY_SIGMA_FACTOR, is_unstable
+
+        cfg = self.spm
+        full = self._ucount == self._T
+        if not full.any():
+            return np.zeros(0, dtype=np.intp)
+        mu, s2, M = self._window_stats()
+        amu, sig = np.abs(mu), np.sqrt(s2)
+        # |mu| < 0.5 sigma  and  sigma^2 > lambda |mu|, each as a margin c > 0
+        c1 = INSTABILITY_SIGMA_FACTOR * sig - amu
+        c2 = s2 - cfg.lambda_edge * amu
+        # how far rounding can move each margin: a few ulps of the window's scale
+        tol1 = DECISION_MARGIN * (M + sig)
+        tol2 = DECISION_MARGIN * (M * M + cfg.lambda_edge * M)
+        sure = full & (c1 > tol1) & (c2 > tol2)
+        # neither surely in nor surely out: ask the reference rule
+        unsure = full & ~sure & (c1 >= -tol1) & (c2 >= -tol2)
+        for k in np.nonzero(unsure)[0]:
+            sure[k] = is_unstable(self._window(k), cfg.lambda_edge, self._T)
+        return np.nonzero(sure)[0]
+
+    def prune_candidates(self) -> list[tuple[int, int]]:
+        """The candidate set ``W_t`` in sorted order (vectorised; borderline windows
+        re-judged by :func:`smgrnn_ref.spm.is_prune_candidate`)."""
+        return [self._edges[k] for k in self._prune_indices()]
+
+    def _prune_indices(self) -> np.ndarray:
+        from .spm import is_prune_candidate
+
+        cfg = self.spm
+        w = self._theta[self._nb:]
+        # |w| <= tau_w is exact (the same float as in the graph); only mu needs a margin
+        full = (self._ucount == self._T) & (np.abs(w) <= cfg.tau_w)
+        if not full.any():
+            return np.zeros(0, dtype=np.intp)
+        U, T = self._U, self._T
+        amu = np.abs(U.sum(axis=0) / T)
+        tol = DECISION_MARGIN * np.abs(U).max(axis=0, initial=0.0)
+        sure = full & (amu < cfg.tau_delta - tol)
+        unsure = full & ~sure & (amu <= cfg.tau_delta + tol)
+        for k in np.nonzero(unsure)[0]:
+            sure[k] = is_prune_candidate(float(w[k]), self._window(k), cfg.tau_w, cfg.tau_delta, T)
+        return np.nonzero(sure)[0]
+
+    def spm_step(self, t: int, rng: np.random.Generator) -> list:
+        """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
+
+        Same schedule, ablation switches, random draws and events as
+        :func:`smgrnn_ref.spm.spm_step`; see the module docstring for what is vectorised.
+
+        Parameters
+        ----------
+        t : int
+            The training step (``>= 0``).
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        list of events
+        """
+        from . import spm as S
+        from .events import EdgePruned
+
+        cfg, G = self.spm, self._G
+        if G.graph["T"] != cfg.T:
+            raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={cfg.T}")
+        if not isinstance(rng, np.random.Generator):
+            raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(f"t must be an integer >= 0, got {t!r}")
+        events = []
+        if S.is_pruning_step(t, cfg.s):
+            if cfg.enable_pruning:
+                # prune: W_t in sorted order, then one rng.choice, as spm.prune draws it
+                W_t = self._prune_indices()
+                n = S.n_pruned(cfg.eta_prune, len(W_t))
+                if n:
+                    chosen = sorted(rng.choice(len(W_t), n, replace=False))
+                    for idx in chosen:
+                        k = int(W_t[idx])
+                        u, v = self._edges[k]
+                        events.append(EdgePruned(step=t, edge=(u, v), weight=float(self._theta[self._nb + k])))
+                        G.remove_edge(u, v)
+                events += S.remove_orphans(G, t)
+        else:
+            if cfg.enable_edge_growth:
+                for k in self._unstable_indices():
+                    events.append(S.insert_relay(G, self._edges[k], rng, cfg, t=t))
+                    # the refractory clear, mirrored in the ring buffer
+                    self._ucount[k] = 0
+            if cfg.enable_random_growth:
+                events += S.random_growth(G, t, rng, cfg)
+        if events:
+            self._compile(carry=True)
+        return events
+
+
+__all__ = ["FastEngine", "DECISION_MARGIN"]

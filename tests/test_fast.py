@@ -1,0 +1,268 @@
+"""The fast engine against the reference engine: same outputs, gradients, states and events."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from smgrnn_ref.config import AdamConfig, SPMConfig
+from smgrnn_ref.engine import ReferenceEngine, make_engine
+from smgrnn_ref.evaluate import compile_plan, forward_params
+from smgrnn_ref.fast import FastEngine
+from smgrnn_ref.graph import add_edge, add_hidden_node, initial_graph
+from smgrnn_ref.losses import loss_and_grad, loss_params
+from smgrnn_ref.params import get_params
+
+TOL = 1e-10
+
+
+def random_graph(rng, n_in=3, n_out=2, n_hidden=6, extra_edges=12, cyclic=False, relu=False):
+    """A random graph with skip connections, an output feeding other nodes and, optionally,
+    cycles (one through hidden nodes and one through an output) and relu hidden nodes."""
+    G = initial_graph(n_in, n_out, rng=rng, density=0.8, weight_scale=0.5)
+    acts = ["relu" if relu and i % 2 else "tanh" for i in range(n_hidden)]
+    hidden = [add_hidden_node(G, bias=float(rng.normal(scale=0.3)), activation=a) for a in acts]
+    add_edge(G, 0, hidden[0], rng.normal())
+    for a, b in zip(hidden, hidden[1:]):
+        add_edge(G, a, b, rng.normal())
+    add_edge(G, hidden[-1], n_in, rng.normal())
+    # an output read by a later output: outputs are not always last
+    add_edge(G, n_in, n_in + 1, rng.normal())
+    order = list(range(n_in)) + hidden + list(range(n_in, n_in + n_out))
+    while extra_edges:
+        i, j = sorted(rng.choice(len(order), size=2, replace=False))
+        u, v = order[i], order[j]
+        if v >= n_in and not G.has_edge(u, v):
+            add_edge(G, u, v, rng.normal())
+            extra_edges -= 1
+    if cyclic:
+        add_edge(G, hidden[2], hidden[0], 0.8)  # h0 -> h1 -> h2 -> h0
+        add_edge(G, n_in + 1, hidden[4], 0.5)  # h4 -> ... -> out1 -> h4: an output in a cycle
+    for n in G:
+        if G.nodes[n]["kind"] == "output":
+            G.nodes[n]["bias"] = float(rng.normal())
+    return G
+
+
+def assert_graphs_equal(G1, G2, tol=1e-9):
+    """Same structure, same graph attributes, every node and edge attribute within ``tol``."""
+    assert G1.graph == G2.graph
+    assert sorted(G1.nodes) == sorted(G2.nodes)
+    assert sorted(G1.edges) == sorted(G2.edges)
+    for items1, items2 in ((G1.nodes, G2.nodes), (G1.edges, G2.edges)):
+        for key in items1:
+            d1, d2 = items1[key], items2[key]
+            assert set(d1) == set(d2), key
+            for name, a in d1.items():
+                b = d2[name]
+                if name in ("updates", "activations"):
+                    assert a.maxlen == b.maxlen and len(a) == len(b), (key, name)
+                    assert np.allclose(list(a), list(b), rtol=0, atol=tol), (key, name)
+                elif isinstance(a, float):
+                    assert isinstance(b, float) and abs(a - b) <= tol, (key, name, a, b)
+                else:
+                    assert type(a) is type(b) and a == b, (key, name, a, b)
+
+
+def assert_events_equal(ev1, ev2, tol=1e-9):
+    """Identical event sequences; a pruned edge reports its trained weight, equal within tol."""
+    assert len(ev1) == len(ev2)
+    for a, b in zip(ev1, ev2):
+        da, db = a.to_dict(), b.to_dict()
+        wa, wb = da.pop("weight", None), db.pop("weight", None)
+        assert da == db, (a, b)
+        if a.kind == "edge_pruned":
+            assert abs(wa - wb) <= tol, (a, b)
+        else:
+            assert wa == wb, (a, b)
+
+
+def engines(G, loss="kl", spm=None, adam=None):
+    spm = spm or SPMConfig(T=G.graph["T"])
+    adam = adam or AdamConfig(lr=0.01)
+    return (ReferenceEngine(G.copy(), adam=adam, spm=spm, loss=loss),
+            FastEngine(G.copy(), adam=adam, spm=spm, loss=loss))
+
+
+@pytest.mark.parametrize("cyclic", [False, True])
+@pytest.mark.parametrize("loss", ["kl", "mse"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_forward_and_gradient_match_reference(cyclic, loss, seed):
+    rng = np.random.default_rng(seed)
+    G = random_graph(rng, cyclic=cyclic, relu=seed == 2)
+    plan = compile_plan(G, sweeps=3)
+    assert any(c.cyclic for c in plan.components) == cyclic
+    X, target = rng.normal(size=(7, 3)), rng.normal(size=(7, 2))
+    theta = get_params(G, list(plan.keys))
+    ref_loss, ref_grad = loss_and_grad(theta, plan, X, target, loss)
+    fast = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), loss=loss)
+    assert np.abs(fast.forward(X) - forward_params(theta, plan, X)).max() <= TOL
+    fast_loss, fast_grad = fast.loss_and_grad(X, target)
+    assert abs(fast_loss - ref_loss) <= TOL
+    assert np.abs(fast_grad - ref_grad).max() <= TOL
+
+
+def test_gradient_matches_central_differences():
+    rng = np.random.default_rng(7)
+    G = random_graph(rng, cyclic=True)
+    plan = compile_plan(G, sweeps=3)
+    X, target = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    fast = FastEngine(G, adam=AdamConfig(), spm=SPMConfig())
+    _, grad = fast.loss_and_grad(X, target)
+    theta, h = get_params(G, list(plan.keys)), 1e-6
+    for i in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[i] = h
+        fd = (loss_params(theta + e, plan, X, target) - loss_params(theta - e, plan, X, target)) / (2 * h)
+        assert abs(fd - grad[i]) <= 1e-7
+
+
+def test_reading_the_graph_right_after_construction_returns_it_unchanged():
+    G = random_graph(np.random.default_rng(3), cyclic=True)
+    G.edges[0, 3]["updates"].extend([0.1, -0.2])
+    G.edges[0, 3]["adam_t"] = 2
+    expected = G.copy()
+    fast = FastEngine(G, adam=AdamConfig(), spm=SPMConfig())
+    assert fast.graph is G
+    assert_graphs_equal(fast.graph, expected, tol=0.0)
+
+
+@pytest.mark.parametrize("cyclic", [False, True])
+@pytest.mark.parametrize("loss", ["kl", "mse"])
+def test_training_steps_match_reference(cyclic, loss):
+    rng = np.random.default_rng(11)
+    G = random_graph(rng, cyclic=cyclic, relu=True)
+    G.graph["T"] = 8  # short windows, so they wrap around
+    for _, _, d in G.edges(data=True):
+        d["updates"] = type(d["updates"])(maxlen=8)
+    for _, d in G.nodes(data=True):
+        if "activations" in d:
+            d["activations"] = type(d["activations"])(maxlen=8)
+    ref, fast = engines(G, loss=loss, spm=SPMConfig(T=8))
+    for _ in range(25):
+        X, target = rng.normal(size=(9, 3)), rng.normal(size=(9, 2))
+        assert abs(ref.train_step(X, target) - fast.train_step(X, target)) <= TOL
+    assert_graphs_equal(ref.graph, fast.graph)
+    # reading the graph twice changes nothing; training goes on from the same state
+    assert_graphs_equal(fast.graph, fast.graph)
+    X, target = rng.normal(size=(9, 3)), rng.normal(size=(9, 2))
+    assert abs(ref.train_step(X, target) - fast.train_step(X, target)) <= TOL
+    assert_graphs_equal(ref.graph, fast.graph)
+
+
+def _cartpole_labeller():
+    """Expert logits for CartPole-v1 observations (the shipped expert when it is there)."""
+    try:
+        from smgrnn_ref.experts import load_expert
+
+        return load_expert("CartPole-v1").logits
+    except Exception:  # the experts module or its data is not there: a fixed random teacher
+        W = np.random.default_rng(99).normal(size=(4, 2))
+        return lambda X: np.tanh(X) @ W
+
+
+#: An SPM configuration lively enough that every rule fires within 1,000 steps while the graph
+#: stays small: short windows (T = 20), a low instability threshold, the paper's s, p_rand and
+#: eta_prune.
+ACTIVE_SPM = SPMConfig(T=20, lambda_edge=0.02, tau_w=0.05, tau_delta=1e-3, rho_rand=0.05)
+
+
+def test_spm_run_matches_reference():
+    label = _cartpole_labeller()
+    steps = 1000
+    runs = []
+    for name in ("reference", "fast"):
+        rng = np.random.default_rng(0)
+        G = initial_graph(4, 2, rng=rng, T=ACTIVE_SPM.T)
+        eng = make_engine(name, G, adam=AdamConfig(lr=0.002), spm=ACTIVE_SPM)
+        data_rng, spm_rng = np.random.default_rng(1), np.random.default_rng(2)
+        events, losses = [], []
+        for t in range(1, steps + 1):
+            X = data_rng.normal(size=(32, 4)) * np.array([1.0, 1.0, 0.1, 1.0])
+            losses.append(eng.train_step(X, label(X)))
+            events += eng.spm_step(t, spm_rng)
+        runs.append((eng, events, losses))
+    (ref, ref_events, ref_losses), (fast, fast_events, fast_losses) = runs
+    assert isinstance(fast, FastEngine)
+    kinds = Counter(e.kind for e in ref_events)
+    assert set(kinds) == {"relay_inserted", "edge_added", "edge_pruned", "node_removed"}, kinds
+    assert_events_equal(ref_events, fast_events)
+    assert np.abs(np.array(ref_losses) - np.array(fast_losses)).max() <= 1e-9
+    assert_graphs_equal(ref.graph, fast.graph)
+
+
+def test_vectorised_decisions_match_reference_rules():
+    from smgrnn_ref.spm import is_prune_candidate, is_unstable
+
+    rng = np.random.default_rng(4)
+    G = random_graph(rng)
+    cfg = SPMConfig(T=100, lambda_edge=0.01, tau_w=0.6, tau_delta=2e-3)
+    fast = FastEngine(G, adam=AdamConfig(lr=0.01), spm=cfg)
+    for _ in range(120):
+        X = rng.normal(size=(4, 3))
+        fast.train_step(X, rng.normal(size=(4, 2)))
+    G = fast.graph
+    unstable = [k for k in sorted(G.edges) if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
+    candidates = [k for k in sorted(G.edges) if is_prune_candidate(
+        G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
+    assert fast.unstable_edges() == unstable
+    assert fast.prune_candidates() == candidates
+    assert unstable and candidates  # the check compared something
+
+
+def test_borderline_windows_are_judged_by_the_reference_rule():
+    from smgrnn_ref.graph import empty_graph
+
+    G = empty_graph(1, 1, T=4)
+    add_edge(G, 0, 1, 0.01)
+    # mu = 0.25 = 0.5 sigma exactly: equality is not unstable; an all-zero window neither
+    G.edges[0, 1]["updates"].extend([0.75, 0.75, -0.25, -0.25])
+    fast = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(T=4, tau_w=0.05, tau_delta=0.25))
+    assert fast.unstable_edges() == []
+    assert fast.prune_candidates() == [(0, 1)]  # |mu| = tau_delta: non-strict, a candidate
+    G.edges[0, 1]["updates"].extend([0.0] * 4)
+    fast.invalidate()
+    assert fast.unstable_edges() == []
+
+
+def test_invalidate_picks_up_hand_edits():
+    rng = np.random.default_rng(5)
+    G = random_graph(rng)
+    ref, fast = engines(G)
+    X, target = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    ref.train_step(X, target)
+    fast.train_step(X, target)
+    for eng in (ref, fast):
+        g = eng.graph
+        g.edges[0, 3]["weight"] = 1.5
+        h = add_hidden_node(g)
+        add_edge(g, 1, h, 0.2)
+        add_edge(g, h, 4, -0.3)
+        eng.invalidate()
+    assert np.abs(ref.forward(X) - fast.forward(X)).max() <= TOL
+    assert abs(ref.train_step(X, target) - fast.train_step(X, target)) <= TOL
+    assert_graphs_equal(ref.graph, fast.graph)
+
+
+def test_errors_match_the_reference_engine():
+    G = random_graph(np.random.default_rng(6))
+    ref, fast = engines(G)
+    bad_calls = [
+        lambda e: e.forward(np.zeros((2, 4))),
+        lambda e: e.forward(np.zeros((0, 3))),
+        lambda e: e.forward(np.full((1, 3), np.nan)),
+        lambda e: e.train_step(np.zeros((2, 3)), np.zeros((2, 3))),
+        lambda e: e.spm_step(-1, np.random.default_rng(0)),
+        lambda e: e.spm_step(1, 0),
+    ]
+    for call in bad_calls:
+        messages = []
+        for eng in (ref, fast):
+            with pytest.raises(ValueError) as info:
+                call(eng)
+            messages.append(str(info.value))
+        assert messages[0] == messages[1]
+    with pytest.raises(ValueError, match="unknown loss"):
+        FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), loss="hinge")
+    with pytest.raises(ValueError, match="differs from SPMConfig.T"):
+        FastEngine(G, adam=AdamConfig(), spm=SPMConfig(T=7))
