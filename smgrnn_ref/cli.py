@@ -22,7 +22,7 @@ def _demo(args) -> int:
 
 def _train(args) -> int:
     """``smgrnn-ref train``: a fresh distillation run, or ``--resume`` of an interrupted one."""
-    from .distill import default_out_dir, load_config, read_config_dict, resume, train, train_config_from_dict
+    from .distill import config_for_env, default_out_dir, load_config, read_config_dict, resume, train
 
     flags = {k: v for k, v in (("env_id", args.env), ("variant", args.variant), ("seed", args.seed),
                                ("engine", args.engine)) if v is not None}
@@ -48,12 +48,12 @@ def _train(args) -> int:
                     raise ValueError(f"--resume: the run in {out} has {key}={getattr(stored, key)!r}, not {value!r}")
         summary = resume(out, steps=args.steps, progress=not args.no_progress)
     else:
-        # settings: TrainConfig defaults < --config file < explicit options
+        # settings: TrainConfig defaults < per-env defaults < --config file < explicit options
         data = read_config_dict(args.config) if args.config else {}
         data.update(flags)
         if args.steps is not None:
             data["steps"] = args.steps
-        cfg = train_config_from_dict(data)
+        cfg = config_for_env(data)
         summary = train(cfg, args.out, force=args.force, progress=not args.no_progress)
     ret, std = summary["eval_return_mean"], summary["eval_return_std"]
     print(

@@ -27,6 +27,7 @@ from smgrnn_ref.distill import (
     Dataset,
     TrainConfig,
     build_graph,
+    config_for_env,
     mixing_beta,
     resume,
     spawn_streams,
@@ -110,6 +111,20 @@ def test_default_steps_come_from_the_env_table():
 
     for env_id in DEFAULT_STEPS:
         assert TrainConfig(env_id=env_id).steps == DEFAULT_STEPS[env_id]
+
+
+def test_config_layers_defaults_env_defaults_then_user_values():
+    from smgrnn_ref.envs import ENV_DEFAULTS
+
+    env_spm = ENV_DEFAULTS[ENV]["spm"]
+    cfg = config_for_env({"env_id": ENV, "seed": 4, "spm": {"tau_delta": 0.5}})
+    assert cfg.seed == 4 and cfg.spm.tau_delta == 0.5  # the user's values
+    for key, value in env_spm.items():  # the env layer, kept where the user is silent
+        assert getattr(cfg.spm, key) == value
+    assert cfg.spm.T == SPMConfig().T and cfg.batch_size == TrainConfig().batch_size  # the defaults
+    assert cfg.steps == ENV_DEFAULTS[ENV]["steps"]
+    user = config_for_env({"spm": {k: v + 1 for k, v in env_spm.items()}, "steps": 7})
+    assert all(getattr(user.spm, k) == v + 1 for k, v in env_spm.items()) and user.steps == 7
 
 
 @pytest.mark.parametrize(
