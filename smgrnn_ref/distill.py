@@ -820,7 +820,7 @@ class Trainer:
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, unit="step",
                    desc=run_name(cfg.env_id, cfg.variant, cfg.seed), dynamic_ncols=True)
         self._postfix(bar)
-        clock = time.perf_counter()
+        self._clock = time.perf_counter()
         try:
             while self.step < cfg.steps:
                 if self._stop_requested:
@@ -833,9 +833,6 @@ class Trainer:
                 self.step = t
                 self._write_events(events)
                 self._consistent = True
-                now = time.perf_counter()
-                self.wall_time += now - clock
-                clock = now
                 last = t == cfg.steps
                 if t % cfg.frame_every == 0 or last:
                     self._write_snapshot()
@@ -843,8 +840,10 @@ class Trainer:
                 if t % cfg.eval_every == 0 or last:
                     evaluation = self.last_eval = self._evaluate()
                 if t % cfg.log_every == 0 or evaluation is not None:
+                    self._tick()
                     self._log_row(evaluation)
                 if t % cfg.checkpoint_every == 0 or last:
+                    self._tick()
                     self.write_checkpoint()
                 bar.update(1)
                 if evaluation is not None or t % cfg.frame_every == 0:
@@ -853,6 +852,7 @@ class Trainer:
             # between steps the in-memory state is whole: save it. Mid-step it may be half
             # updated, so the previous checkpoint stays the one to resume from.
             if self._consistent and _checkpoint_path(self.out) is not None:
+                self._tick()
                 self.write_checkpoint()
             raise
         finally:
@@ -861,6 +861,13 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous)
             self.close()
         return self.finish(pictures=pictures)
+
+    def _tick(self) -> None:
+        """Add the time since the last tick to ``wall_time``: the training loop's own time
+        (steps, evaluations, logs, checkpoints), summed over resumed sessions."""
+        now = time.perf_counter()
+        self.wall_time += now - self._clock
+        self._clock = now
 
     def _postfix(self, bar) -> None:
         G = self.engine.graph
