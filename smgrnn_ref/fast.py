@@ -99,49 +99,86 @@ from .losses import get_loss
 #: chronological window (summation order changes the statistics by ~1e-16 relative).
 DECISION_MARGIN = 1e-9
 
-#: Activation names in the order blocks of one level are laid out.
-_ACT_ORDER = {"identity": 0, "relu": 1, "tanh": 2}
+#: Activation codes of the block loops (a small int is cheaper to test than a string).
+_IDENTITY, _RELU, _TANH = 0, 1, 2
+_ACT_CODE = {"identity": _IDENTITY, "relu": _RELU, "tanh": _TANH}
 
 
-def _act_forward(name: str, z: np.ndarray, out: np.ndarray) -> None:
-    """``out[:] = f(z)`` for the activation called ``name``."""
-    if name == "tanh":
+def _act_forward(code: int, z: np.ndarray, out: np.ndarray) -> None:
+    """``out[:] = f(z)`` for the activation ``code``."""
+    if code == _TANH:
         np.tanh(z, out=out)
-    elif name == "identity":
-        out[...] = z
-    elif name == "relu":
+    elif code == _IDENTITY:
+        if out is not z:
+            out[...] = z
+    else:
         np.maximum(z, 0.0, out=out)
-    else:  # validate_graph rejects unknown names before we get here
-        raise ValueError(f"unknown activation {name!r}")
 
 
-def _act_grad(name: str, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
+def _relu_slope(z: np.ndarray) -> np.ndarray:
+    """``relu'(z)``, with autograd's convention for ``maximum(z, 0)``: a tie at exactly
+    ``z == 0`` splits the gradient evenly (slope 1/2)."""
+    return (z > 0.0) + 0.5 * (z == 0.0)
+
+
+def _act_grad(code: int, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
     """``dL/dz = dL/da * f'(z)`` given ``z`` and ``a = f(z)``."""
-    if name == "tanh":
+    if code == _TANH:
         # tanh' = 1 - tanh^2 (autograd writes 1 / cosh^2: equal up to rounding)
         return da * (1.0 - a * a)
-    if name == "identity":
+    if code == _IDENTITY:
         return da
-    if name == "relu":
-        # autograd's maximum(z, 0) splits a tie evenly: slope 1/2 at exactly z == 0
-        return da * ((z > 0.0) + 0.5 * (z == 0.0))
-    raise ValueError(f"unknown activation {name!r}")
+    return da * _relu_slope(z)
 
 
 class _Block:
     """Positions ``[s, e)`` evaluated together (see the module docstring).
 
-    ``runs`` lists ``(lo, hi, activation)`` in local offsets; an acyclic block has one run.
-    A cyclic block also holds the indices of its internal edges (both ends in the block) and
+    ``runs`` lists ``(lo, hi, code)`` in local offsets; an acyclic block has one run.
+    ``outs`` lists ``(local row, output index)`` of the output nodes in the block. A cyclic
+    block also holds the parameter indices of its internal edges (both ends in the block) and
     their local ``(dst, src)`` offsets, whose gradients are summed over the sweeps.
     """
 
-    __slots__ = ("s", "e", "cyclic", "runs", "act", "int_edges", "int_dst", "int_src")
+    __slots__ = ("s", "e", "cyclic", "runs", "act", "outs", "int_params", "int_dst", "int_src")
 
     def __init__(self, s, e, cyclic, runs):
         self.s, self.e, self.cyclic, self.runs = s, e, cyclic, runs
         self.act = runs[0][2] if len(runs) == 1 else None
-        self.int_edges = self.int_dst = self.int_src = None
+        self.outs = None
+        self.int_params = self.int_dst = self.int_src = None
+
+
+class _Buffers:
+    """Work arrays for one batch size and the per-block views into them (built once per
+    compiled structure and batch size, so the block loops only call numpy kernels)."""
+
+    def __init__(self, eng: "FastEngine", B: int):
+        N, off, Wt = eng._N, eng._off, eng._Wt
+        self.A = np.empty((N, B))  # node values; row 0 is the constant 1 that carries biases
+        self.A[0] = 1.0
+        self.Dz = np.zeros((N, B))  # dL/dz per node
+        self.Fp = np.empty((N, B))  # 1 - A^2 (tanh slopes), computed for all rows at once
+        self.Z = np.empty((N, B))  # pre-activations of relu blocks (their slope needs z)
+        self.GW = np.empty((N - off, N)) if eng._dense_grad else None
+        self.sweeps = {}
+        self.fwd, self.bwd = [], []
+        A, Dz, Fp, Z = self.A, self.Dz, self.Fp, self.Z
+        for i, b in enumerate(eng._blocks):
+            s, e = b.s, b.e
+            if b.cyclic:
+                self.fwd.append((None, i, b, None, None))
+                self.bwd.append((None, i, b, None, None, None, None, None))
+                continue
+            z = Z[s:e] if b.act == _RELU else A[s:e]
+            self.fwd.append((Wt[s:e, :s], A[:s], A[s:e], b.act, z))
+            outs = None
+            if b.outs:
+                outs = (np.array([r for r, _ in b.outs]), np.array([c for _, c in b.outs]))
+            # pull: dL/dA of the block from the later nodes that read it
+            self.bwd.append((Wt[e:, s:e].T, Dz[e:], Dz[s:e], b.act, Fp[s:e], Z[s:e], outs, None))
+        self.bwd.reverse()
+        self.any_tanh = any(b.act == _TANH for b in eng._blocks)
 
 
 class FastEngine:
@@ -253,100 +290,110 @@ class FastEngine:
         is read from the graph.
         """
         G, T = self._G, self._T
-        nd = G.nodes
-        # --- node order: inputs by index, then blocks by level --------------------------------
-        inputs = sorted((n for n, k in nd(data="kind") if k == "input"), key=lambda n: nd[n]["index"])
-        outputs = sorted((n for n, k in nd(data="kind") if k == "output"), key=lambda n: nd[n]["index"])
+        nd = G._node
+        # --- node order: the constant-1 row, inputs by index, then blocks by level ----------
+        kinds = {n: d["kind"] for n, d in nd.items()}
+        inputs = sorted((n for n, k in kinds.items() if k == "input"), key=lambda n: nd[n]["index"])
+        outputs = sorted((n for n, k in kinds.items() if k == "output"), key=lambda n: nd[n]["index"])
         level, per_level = {}, {}
         pred = G._pred
         for members, cyclic in self._components(G):
-            if nd[members[0]]["kind"] == "input":
+            if kinds[members[0]] == "input":
                 level[members[0]] = 0
                 continue
-            mset = set(members)
-            lv = 1 + max((level[p] for m in members for p in pred[m] if p not in mset), default=0)
+            if cyclic:
+                mset = set(members)
+                lv = 1 + max((level[p] for m in members for p in pred[m] if p not in mset), default=0)
+            else:
+                lv = 1 + max((level[p] for p in pred[members[0]]), default=0)
             for m in members:
                 level[m] = lv
             per_level.setdefault(lv, []).append((members, cyclic))
-        nodes = list(inputs)
+        nodes = [None] + inputs  # position 0: the constant 1 whose "weights" are the biases
         blocks = []
         for lv in sorted(per_level):
-            groups = {}
-            cyclic_comps = []
+            groups, cyclic_comps = {}, []
             for members, cyclic in per_level[lv]:
                 if cyclic:
                     cyclic_comps.append(sorted(members))
                 else:
-                    groups.setdefault(nd[members[0]]["activation"], []).append(members[0])
+                    groups.setdefault(_ACT_CODE[nd[members[0]]["activation"]], []).append(members[0])
             # acyclic nodes of one level never read each other: one block per activation
-            for act in sorted(groups, key=lambda a: _ACT_ORDER.get(a, 99)):
+            for code in sorted(groups):
                 s = len(nodes)
-                nodes.extend(sorted(groups[act]))
-                blocks.append(_Block(s, len(nodes), False, [(0, len(nodes) - s, act)]))
+                nodes.extend(sorted(groups[code]))
+                blocks.append(_Block(s, len(nodes), False, [(0, len(nodes) - s, code)]))
             for members in sorted(cyclic_comps):
                 s = len(nodes)
-                members = sorted(members, key=lambda n: (_ACT_ORDER.get(nd[n]["activation"], 99), n))
+                members = sorted(members, key=lambda n: (_ACT_CODE[nd[n]["activation"]], n))
                 nodes.extend(members)
                 runs = []
-                for off, n in enumerate(members):
-                    act = nd[n]["activation"]
-                    if runs and runs[-1][2] == act:
-                        runs[-1][1] = off + 1
+                for i, n in enumerate(members):
+                    code = _ACT_CODE[nd[n]["activation"]]
+                    if runs and runs[-1][2] == code:
+                        runs[-1][1] = i + 1
                     else:
-                        runs.append([off, off + 1, act])
+                        runs.append([i, i + 1, code])
                 blocks.append(_Block(s, len(nodes), True, [tuple(r) for r in runs]))
-        pos = {n: i for i, n in enumerate(nodes)}
+        pos = {n: i for i, n in enumerate(nodes) if i}
         edges = sorted(G.edges)
         N, n_in, E = len(nodes), len(inputs), len(edges)
-        nb = N - n_in
-        src = np.fromiter((pos[u] for u, _ in edges), dtype=np.intp, count=E)
-        dst = np.fromiter((pos[v] for _, v in edges), dtype=np.intp, count=E)
+        off = 1 + n_in
+        nb = N - off
+        P = nb + E
+        # parameter k lives at Wt[pdst[k], psrc[k]]: a bias is the weight from row 0
+        psrc = np.zeros(P, dtype=np.intp)
+        pdst = np.empty(P, dtype=np.intp)
+        pdst[:nb] = np.arange(off, N)
+        psrc[nb:] = np.fromiter((pos[u] for u, _ in edges), dtype=np.intp, count=E)
+        pdst[nb:] = np.fromiter((pos[v] for _, v in edges), dtype=np.intp, count=E)
+        out_index = {n: j for j, n in enumerate(outputs)}
         for b in blocks:
+            outs = [(i, out_index[n]) for i, n in enumerate(nodes[b.s:b.e]) if n in out_index]
+            b.outs = outs or None
             if b.cyclic:
-                inside = np.nonzero((dst >= b.s) & (dst < b.e) & (src >= b.s) & (src < b.e))[0]
-                b.int_edges, b.int_dst, b.int_src = inside, dst[inside] - b.s, src[inside] - b.s
+                inside = np.nonzero((pdst >= b.s) & (pdst < b.e) & (psrc >= b.s) & (psrc < b.e))[0]
+                b.int_params, b.int_dst, b.int_src = inside, pdst[inside] - b.s, psrc[inside] - b.s
 
         # --- numeric state: carried over by key, or read from the graph -------------------
-        theta = np.empty(nb + E)
-        m = np.empty(nb + E)
-        v = np.empty(nb + E)
-        t = np.empty(nb + E, dtype=np.int64)
-        U = np.zeros((T, E))
-        ucount = np.zeros(E, dtype=np.int64)
-        Act = np.zeros((T, nb))
-        acount = np.zeros(nb, dtype=np.int64)
-        old_node = np.fromiter((self._pos.get(n, -1) for n in nodes[n_in:]), dtype=np.intp, count=nb) if carry else np.full(nb, -1, dtype=np.intp)
+        theta, m, v = np.empty(P), np.empty(P), np.empty(P)
+        t = np.empty(P, dtype=np.int64)
+        U, ucount = np.zeros((T, E)), np.zeros(E, dtype=np.int64)
+        Act, acount = np.zeros((T, nb)), np.zeros(nb, dtype=np.int64)
         if carry:
-            old_edge_index = self._edge_index
+            old_pos, old_edge_index = self._pos, self._edge_index
+            old_node = np.fromiter((old_pos.get(n, 0) - self._off for n in nodes[off:]), dtype=np.intp, count=nb)
             old_edge = np.fromiter((old_edge_index.get(e, -1) for e in edges), dtype=np.intp, count=E)
         else:
+            old_node = np.full(nb, -1, dtype=np.intp)
             old_edge = np.full(E, -1, dtype=np.intp)
-        # kept nodes: copy their bias, Adam state and activation window
+        # kept nodes: their bias, Adam state and activation window
         keep = np.nonzero(old_node >= 0)[0]
         if keep.size:
-            src_i = old_node[keep] - self._n_in
-            for new, old in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
-                new[keep] = old[src_i]
-            Act[:, keep] = self._Act[:, src_i]
-            acount[keep] = self._acount[src_i]
+            old = old_node[keep]
+            for new_a, old_a in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
+                new_a[keep] = old_a[old]
+            Act[:, keep] = self._Act[:, old]
+            acount[keep] = self._acount[old]
         for i in np.nonzero(old_node < 0)[0]:
-            d = nd[nodes[n_in + i]]
+            d = nd[nodes[off + i]]
             theta[i], m[i], v[i], t[i] = d["bias"], d["adam_m"], d["adam_v"], d["adam_t"]
             hist = list(d["activations"])
             acount[i] = len(hist)
             if hist:
                 Act[self._rows(len(hist), self._aptr), i] = hist
+        # kept edges: weight, Adam state and update window
         keep = np.nonzero(old_edge >= 0)[0]
         if keep.size:
-            src_k = old_edge[keep]
-            for new, old in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
-                new[nb + keep] = old[self._nb + src_k]
-            U[:, keep] = self._U[:, src_k]
-            ucount[keep] = self._ucount[src_k]
+            old = old_edge[keep]
+            for new_a, old_a in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
+                new_a[nb + keep] = old_a[self._nb + old]
+            U[:, keep] = self._U[:, old]
+            ucount[keep] = self._ucount[old]
         adj = G._adj
         for k in np.nonzero(old_edge < 0)[0]:
-            u, w_ = edges[k]
-            d = adj[u][w_]
+            a, b = edges[k]
+            d = adj[a][b]
             j = nb + k
             theta[j], m[j], v[j], t[j] = d["weight"], d["adam_m"], d["adam_v"], d["adam_t"]
             hist = list(d["updates"])
@@ -356,15 +403,31 @@ class FastEngine:
 
         self._nodes, self._pos, self._edges = nodes, pos, edges
         self._edge_index = {e: k for k, e in enumerate(edges)}
-        self._N, self._n_in, self._nb, self._E = N, n_in, nb, E
-        self._src, self._dst = src, dst
+        self._N, self._n_in, self._off, self._nb, self._E = N, n_in, off, nb, E
+        self._psrc, self._pdst = psrc, pdst
+        self._wflat = pdst * N + psrc  # flat index of every parameter in Wt
         self._out_pos = np.array([pos[n] for n in outputs], dtype=np.intp)
         self._blocks = blocks
+        self._has_cycles = any(b.cyclic for b in blocks)
+        # weight gradients: one dense product Dz A^T then a gather is cheaper than gathering
+        # P rows of both while the graph is not too sparse (few nodes per parameter)
+        self._dense_grad = nb * N <= 16 * P
+        self._gflat = (pdst - off) * N + psrc
         self._theta, self._m, self._v, self._t = theta, m, v, t
         self._U, self._ucount, self._Act, self._acount = U, ucount, Act, acount
         self._Wt = np.zeros((N, N))
-        self._Wt[dst, src] = theta[nb:]
-        self._ensure_bias_tables(int(t.max(initial=0)) + 1)
+        np.put(self._Wt, self._wflat, theta)
+        self._bufs = {}
+        self._tmax = int(t.max(initial=0))
+        self._ensure_bias_tables(self._tmax + 1)
+
+    def _buffers(self, B: int) -> _Buffers:
+        bf = self._bufs.get(B)
+        if bf is None:
+            if len(self._bufs) >= 4:  # a few batch sizes in use (acting, training): keep those
+                self._bufs.clear()
+            bf = self._bufs[B] = _Buffers(self, B)
+        return bf
 
     def _rows(self, n: int, ptr: int) -> np.ndarray:
         """Ring-buffer rows of the last ``n`` entries written before row ``ptr``, oldest first."""
@@ -395,7 +458,7 @@ class FastEngine:
         theta, m, v, t = (a.tolist() for a in (self._theta, self._m, self._v, self._t))
         acts = self._chronological(self._Act, self._acount, self._aptr)
         nd = G._node
-        for i, n in enumerate(self._nodes[self._n_in:]):
+        for i, n in enumerate(self._nodes[self._off:]):
             d = nd[n]
             d["bias"], d["adam_m"], d["adam_v"], d["adam_t"] = theta[i], m[i], v[i], t[i]
             d["activations"].clear()
@@ -422,38 +485,43 @@ class FastEngine:
             raise ValueError("X contains NaN or inf")
         return X
 
-    def _forward(self, X: np.ndarray, keep: bool):
-        """All node values ``A`` (``N x batch``); with ``keep`` also what backward needs."""
-        n_in, N, Wt, theta = self._n_in, self._N, self._Wt, self._theta
-        A = np.empty((N, X.shape[0]))
-        A[:n_in] = X.T
-        cache = [] if keep else None
-        K = self.spm.sweeps
-        for b in self._blocks:
-            s, e = b.s, b.e
-            # z = sum_i w_ij a_i + b_j for every node of the block at once
-            z = Wt[s:e, :s] @ A[:s]
-            z += theta[s - n_in:e - n_in, None]
-            if not b.cyclic:
-                _act_forward(b.act, z, A[s:e])
-                if keep:
-                    cache.append(z if b.act == "relu" else None)
-                continue
-            # cyclic SCC: K synchronous sweeps from a^(0) = 0; z above is the part from
-            # earlier nodes and the bias, constant over the sweeps
-            Wc = Wt[s:e, s:e]
-            a = np.zeros_like(z)
-            sweeps = [(None, a)]
-            for _ in range(K):
-                zk = z + Wc @ a
-                a = np.empty_like(zk)
-                for lo, hi, act in b.runs:
-                    _act_forward(act, zk[lo:hi], a[lo:hi])
-                sweeps.append((zk, a))
-            A[s:e] = a
-            if keep:
-                cache.append(sweeps)
-        return A, cache
+    def _forward(self, X: np.ndarray) -> _Buffers:
+        """Evaluate every node; the values are left in ``bf.A`` (``N x batch``)."""
+        bf = self._buffers(X.shape[0])
+        A = bf.A
+        A[1:self._off] = X.T
+        matmul, tanh, maximum = np.matmul, np.tanh, np.maximum
+        for W, src, dst, act, z in bf.fwd:
+            if W is None:
+                self._forward_cyclic(bf, src, dst)  # (block index, block)
+            elif act == _TANH:
+                # z = sum_i w_ij a_i + b_j (row 0 of A is 1: the biases), then a = tanh z
+                matmul(W, src, out=dst)
+                tanh(dst, out=dst)
+            elif act == _IDENTITY:
+                matmul(W, src, out=dst)
+            else:
+                matmul(W, src, out=z)
+                maximum(z, 0.0, out=dst)
+        return bf
+
+    def _forward_cyclic(self, bf: _Buffers, i: int, b: _Block) -> None:
+        """K synchronous sweeps from zero over a cyclic block; the sweeps are kept for
+        the backward pass."""
+        s, e, Wt, A = b.s, b.e, self._Wt, bf.A
+        # the part from earlier nodes and the bias: constant over the sweeps
+        z_ext = Wt[s:e, :s] @ A[:s]
+        Wc = Wt[s:e, s:e]
+        a = np.zeros_like(z_ext)
+        sweeps = [(None, a)]
+        for _ in range(self.spm.sweeps):
+            zk = z_ext + Wc @ a
+            a = np.empty_like(zk)
+            for lo, hi, code in b.runs:
+                _act_forward(code, zk[lo:hi], a[lo:hi])
+            sweeps.append((zk, a))
+        A[s:e] = a
+        bf.sweeps[i] = sweeps
 
     def _loss_grad_out(self, out: np.ndarray, target: np.ndarray):
         """Loss and ``dL/d logits`` of the student's logits ``out`` (batch x n_out)."""
@@ -466,52 +534,71 @@ class FastEngine:
 
             log_ps, log_pe = log_softmax(out), log_softmax(target)
             pe = np.exp(log_pe)
-            loss = np.mean(np.sum(pe * (log_pe - log_ps), axis=1))
+            loss = np.sum(pe * (log_pe - log_ps)) / B
             # d/dz_S of -sum_a p_E log p_S = p_S sum_a p_E - p_E, averaged over the batch
             dout = (np.exp(log_ps) * pe.sum(axis=1, keepdims=True) - pe) / B
         else:
             diff = out - target
-            loss = np.mean(diff**2)
+            loss = np.sum(diff * diff) / diff.size
             dout = (2.0 / diff.size) * diff
         return float(loss), dout
 
-    def _backward(self, A: np.ndarray, cache, dout: np.ndarray) -> np.ndarray:
+    def _backward(self, bf: _Buffers, dout: np.ndarray) -> np.ndarray:
         """The gradient of the loss w.r.t. ``theta`` (biases then weights, engine order)."""
-        n_in, N, Wt = self._n_in, self._N, self._Wt
-        dA = np.zeros_like(A)
-        dA[self._out_pos] = dout.T
-        Dz = np.zeros((N, A.shape[1]))
+        A, Dz, Fp = bf.A, bf.Dz, bf.Fp
+        doutT = dout.T
+        if bf.any_tanh:
+            # tanh slopes of every node at once: cheaper than one call per block
+            np.multiply(A, A, out=Fp)
+            np.subtract(1.0, Fp, out=Fp)
+        matmul, multiply = np.matmul, np.multiply
         internal = []
-        for b, c in zip(reversed(self._blocks), reversed(cache)):
-            s, e = b.s, b.e
-            if not b.cyclic:
-                dz = _act_grad(b.act, c, A[s:e], dA[s:e])
-            else:
-                # back through the sweeps: a^(k) = f(z_ext + Wc a^(k-1))
-                Wc = Wt[s:e, s:e]
-                da = dA[s:e]
-                dz = np.zeros_like(da)
-                gWc = np.zeros((e - s, e - s))
-                for k in range(len(c) - 1, 0, -1):
-                    zk, ak = c[k]
-                    dzk = np.empty_like(zk)
-                    for lo, hi, act in b.runs:
-                        dzk[lo:hi] = _act_grad(act, zk[lo:hi], ak[lo:hi], da[lo:hi])
-                    dz += dzk
-                    gWc += dzk @ c[k - 1][1].T
-                    da = Wc.T @ dzk
-                internal.append((b, gWc))
-            Dz[s:e] = dz
-            if s:
-                dA[:s] += Wt[s:e, :s].T @ dz
-        grad = np.empty(self._nb + self._E)
-        grad[:self._nb] = Dz[n_in:].sum(axis=1)
-        # dL/dw_uv = sum_batch dL/dz_v a_u
-        grad[self._nb:] = np.einsum("kb,kb->k", Dz[self._dst], A[self._src])
+        for Wp, dsrc, ddst, act, fp, z, outs, _ in bf.bwd:
+            if Wp is None:
+                internal.append(self._backward_cyclic(bf, dsrc, ddst, doutT))
+                continue
+            # pull dL/dA of the block from the later nodes that read it
+            matmul(Wp, dsrc, out=ddst)
+            if outs is not None:
+                ddst[outs[0]] += doutT[outs[1]]
+            if act == _TANH:
+                multiply(ddst, fp, out=ddst)
+            elif act == _RELU:
+                ddst *= _relu_slope(z)
+        off = self._off
+        if self._dense_grad:
+            # dL/dw_uv = sum_batch dL/dz_v a_u for all pairs, then the parameters' entries
+            np.matmul(Dz[off:], A.T, out=bf.GW)
+            grad = np.take(bf.GW, self._gflat)
+        else:
+            grad = np.einsum("kb,kb->k", Dz[self._pdst], A[self._psrc])
         for b, gWc in internal:
             # inside a cyclic block the weight met a different a_u at every sweep
-            grad[self._nb + b.int_edges] = gWc[b.int_dst, b.int_src]
+            grad[b.int_params] = gWc[b.int_dst, b.int_src]
         return grad
+
+    def _backward_cyclic(self, bf: _Buffers, i: int, b: _Block, doutT: np.ndarray):
+        """Back through the sweeps ``a^(k) = f(z_ext + Wc a^(k-1))`` of a cyclic block."""
+        s, e, Wt, Dz = b.s, b.e, self._Wt, bf.Dz
+        sweeps = bf.sweeps[i]
+        da = Wt[e:, s:e].T @ Dz[e:]
+        if b.outs:
+            for r, c in b.outs:
+                da[r] += doutT[c]
+        Wc = Wt[s:e, s:e]
+        dz = np.zeros_like(da)
+        gWc = np.zeros((e - s, e - s))
+        for k in range(len(sweeps) - 1, 0, -1):
+            zk, ak = sweeps[k]
+            dzk = np.empty_like(zk)
+            for lo, hi, code in b.runs:
+                dzk[lo:hi] = _act_grad(code, zk[lo:hi], ak[lo:hi], da[lo:hi])
+            dz += dzk
+            gWc += dzk @ sweeps[k - 1][1].T
+            da = Wc.T @ dzk
+        # the bias and the weights from earlier nodes see the sum over the sweeps
+        Dz[s:e] = dz
+        return b, gWc
 
     def _check_target(self, X, expert_logits) -> np.ndarray:
         expert_logits = np.asarray(expert_logits, dtype=float)
@@ -534,8 +621,7 @@ class FastEngine:
         numpy.ndarray, shape (batch, n_outputs)
         """
         X = self._check_inputs(X)
-        A, _ = self._forward(X, keep=False)
-        return A[self._out_pos].T
+        return self._forward(X).A[self._out_pos].T
 
     def loss_and_grad(self, X, expert_logits) -> tuple[float, np.ndarray]:
         """The loss and its gradient in the reference parameter order
@@ -554,11 +640,10 @@ class FastEngine:
         """
         X = self._check_inputs(X)
         target = self._check_target(X, expert_logits)
-        A, cache = self._forward(X, keep=True)
-        loss, dout = self._loss_grad_out(A[self._out_pos].T, target)
-        grad = self._backward(A, cache, dout)
-        bias_nodes = self._nodes[self._n_in:]
-        order = np.argsort(np.asarray(bias_nodes, dtype=np.int64), kind="stable")
+        bf = self._forward(X)
+        loss, dout = self._loss_grad_out(bf.A[self._out_pos].T, target)
+        grad = self._backward(bf, dout)
+        order = np.argsort(np.asarray(self._nodes[self._off:], dtype=np.int64), kind="stable")
         return loss, np.concatenate([grad[:self._nb][order], grad[self._nb:]])
 
     def train_step(self, X, expert_logits) -> float:
@@ -579,34 +664,45 @@ class FastEngine:
         """
         X = self._check_inputs(X)
         target = self._check_target(X, expert_logits)
-        A, cache = self._forward(X, keep=True)
+        bf = self._forward(X)
+        A, T = bf.A, self._T
         loss, dout = self._loss_grad_out(A[self._out_pos].T, target)
-        g = self._backward(A, cache, dout)
-        T = self._T
-        # the activations window: batch means before the update
-        self._Act[self._aptr] = A[self._n_in:].mean(axis=1)
+        g = self._backward(bf, dout)
+        # the activations window: batch means (sum / batch, as np.mean) before the update
+        np.divide(A[self._off:].sum(axis=1), X.shape[0], out=self._Act[self._aptr])
         np.minimum(self._acount + 1, T, out=self._acount)
         self._aptr = (self._aptr + 1) % T
         self._dirty = True
-        if not np.all(np.isfinite(g)):
+        if not np.isfinite(g).all():
             # as optim.adam_step: the activations are recorded, nothing is updated
             raise ValueError("gradient contains NaN or inf")
-        # Adam, vectorised; the operations and their order are those of optim.adam_update
-        a = self.adam
-        self._t += 1
+        # Adam, vectorised; the same floating-point operations in the same order as
+        # optim.adam_update, so the results are bit-for-bit those of the reference
+        a, m, v = self.adam, self._m, self._v
         t = self._t
-        self._ensure_bias_tables(int(t.max(initial=0)))
-        m = self._m = a.beta1 * self._m + (1.0 - a.beta1) * g
-        v = self._v = a.beta2 * self._v + (1.0 - a.beta2) * g * g
-        m_hat = m / self._bc1[t]
-        v_hat = v / self._bc2[t]
-        delta = -a.lr * m_hat / (np.sqrt(v_hat) + a.eps)
+        t += 1
+        self._tmax += 1  # the largest step count: every count grew by one
+        if self._tmax >= len(self._bc1):
+            self._ensure_bias_tables(self._tmax)
+        # m <- beta1 m + (1 - beta1) g
+        m *= a.beta1
+        m += (1.0 - a.beta1) * g
+        # v <- beta2 v + (1 - beta2) g g
+        v *= a.beta2
+        v += (1.0 - a.beta2) * g * g
+        # Delta = -lr m_hat / (sqrt(v_hat) + eps)
+        delta = m / self._bc1[t]
+        delta *= -a.lr
+        den = v / self._bc2[t]
+        np.sqrt(den, out=den)
+        den += a.eps
+        delta /= den
         self._theta += delta
         # Delta w_{k,t}: every edge's window gets this step's change
         self._U[self._uptr] = delta[self._nb:]
         np.minimum(self._ucount + 1, T, out=self._ucount)
         self._uptr = (self._uptr + 1) % T
-        self._Wt[self._dst, self._src] = self._theta[self._nb:]
+        np.put(self._Wt, self._wflat, self._theta)
         return loss
 
     # --- the Structural Plasticity Module -------------------------------------------------
