@@ -20,6 +20,17 @@ def _demo(args) -> int:
     return 0
 
 
+def _interrupted(out) -> int:
+    """Say where the run stopped and how to continue it; exit code 130 (128 + SIGINT)."""
+    import json
+
+    state = Path(out) / "checkpoint" / "state.json"
+    step = json.loads(state.read_text())["step"] if state.is_file() else "?"
+    print(f"smgrnn-ref: interrupted; checkpoint at step {step} in {out}; continue with "
+          f"`smgrnn-ref train --resume {out}`", file=sys.stderr)
+    return 130
+
+
 def _train(args) -> int:
     """``smgrnn-ref train``: a fresh distillation run, or ``--resume`` of an interrupted one."""
     from .distill import config_for_env, default_out_dir, load_config, read_config_dict, resume, train
@@ -46,7 +57,10 @@ def _train(args) -> int:
             for key, value in flags.items():  # options may only restate the run's config
                 if getattr(stored, key) != value:
                     raise ValueError(f"--resume: the run in {out} has {key}={getattr(stored, key)!r}, not {value!r}")
-        summary = resume(out, steps=args.steps, progress=not args.no_progress)
+        try:
+            summary = resume(out, steps=args.steps, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            return _interrupted(out)
     else:
         # settings: TrainConfig defaults < per-env defaults < --config file < explicit options
         data = read_config_dict(args.config) if args.config else {}
@@ -54,7 +68,11 @@ def _train(args) -> int:
         if args.steps is not None:
             data["steps"] = args.steps
         cfg = config_for_env(data)
-        summary = train(cfg, args.out, force=args.force, progress=not args.no_progress)
+        out = args.out or default_out_dir(cfg.env_id, cfg.variant, cfg.seed)
+        try:
+            summary = train(cfg, out, force=args.force, progress=not args.no_progress)
+        except KeyboardInterrupt:
+            return _interrupted(out)
     ret, std = summary["eval_return_mean"], summary["eval_return_std"]
     print(
         f"{summary['out_dir']}: step {summary['step']}, eval return "
@@ -62,6 +80,39 @@ def _train(args) -> int:
         + f", {summary['hidden_nodes']} hidden nodes, {summary['edges']} edges, {summary['params']} params, "
         f"{summary['wall_time']:.0f} s training"
     )
+    return 0
+
+
+def _experiment(args) -> int:
+    """``smgrnn-ref experiment``: a grid of runs from flags or a grid file."""
+    from .experiment import GridSpec, load_grid, run_grid
+
+    if args.grid:
+        spec = load_grid(args.grid)
+        if any(v is not None for v in (args.envs, args.variants, args.seeds, args.steps)):
+            raise ValueError("give the grid either as --grid FILE or as --envs/--variants/--seeds/--steps, not both")
+    else:
+        fields = {k: v for k, v in (("envs", args.envs), ("variants", args.variants), ("seeds", args.seeds),
+                                    ("steps", args.steps)) if v is not None}
+        spec = GridSpec(**fields)
+    if args.engine:
+        spec = GridSpec(envs=spec.envs, variants=spec.variants, seeds=spec.seeds, steps=spec.steps,
+                        base={**spec.base, "engine": args.engine}, sweep=spec.sweep)
+    counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
+                      progress=not args.no_progress)
+    print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done); "
+          f"summarise with `smgrnn-ref report {args.out}`")
+    return 0
+
+
+def _report(args) -> int:
+    """``smgrnn-ref report``: the table and figures of every run below a directory."""
+    from .report import make_report
+
+    result = make_report(args.root, args.out, figures=not args.no_figures)
+    print(f"{result['runs']} runs aggregated into {len(result['rows'])} rows:")
+    for p in result["paths"]:
+        print(f"  {p}")
     return 0
 
 
@@ -95,6 +146,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace a run already in the output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
+
+    from .experiment import BACKENDS
+
+    p = sub.add_parser(
+        "experiment",
+        help="run a grid of training runs (envs x variants x seeds) in parallel",
+        description="Run every combination of --envs, --variants and --seeds (or a --grid JSON file, "
+        "see smgrnn_ref/experiment.py) as ordinary run directories under --out. Finished runs are "
+        "skipped and interrupted ones resumed, so re-running the command continues the grid.",
+    )
+    p.add_argument("--grid", help="grid file (JSON): envs, variants, seeds, steps, base, sweep")
+    p.add_argument("--envs", nargs="+", help="env ids (default CartPole-v1)")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, help="variants (default: all five)")
+    p.add_argument("--seeds", nargs="+", type=int, help="seeds (default 0 1 2 3 4)")
+    p.add_argument("--steps", type=int, help="training steps of every run (default: per env)")
+    p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
+    p.add_argument("--out", default="runs/experiment", help="root directory of the grid's runs")
+    p.add_argument("--backend", choices=BACKENDS, default="process",
+                   help="process: a local process pool (default); ray: Ray tasks")
+    p.add_argument("--workers", type=int, default=2, help="parallel runs (default 2, one per core here)")
+    p.add_argument("--address", help="with --backend ray: address of a running Ray cluster")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_experiment)
+
+    p = sub.add_parser("report", help="aggregate run directories into a results table and figures")
+    p.add_argument("root", help="directory holding run directories (searched recursively)")
+    p.add_argument("--out", help="where to write results.csv, results.md and figures (default: ROOT)")
+    p.add_argument("--no-figures", action="store_true", help="table only")
+    p.set_defaults(func=_report)
     return parser
 
 

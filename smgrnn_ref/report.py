@@ -1,0 +1,187 @@
+"""Aggregate run directories into the study's table and figures.
+
+For each (sweep tag, env, variant) over its seeds (Jia & Zhou, arXiv 2512.12713 compare SMGrNN's
+ablations with fixed MLP baselines by return, variance across seeds and network size):
+
+* **late return** of a run = mean of its evaluation returns over the last 10% of training
+  (evaluations at steps ``>= 0.9 * steps``; our definition); the table gives its mean and its
+  sample standard deviation (ddof = 1) across seeds;
+* final hidden nodes, edges and parameters (last ``metrics.csv`` row), mean and std across seeds.
+
+Outputs: ``results.csv``, ``results.md`` and figures per env: return curves with seed bands
+(``returns_<env>.png``), size over training, and parameters of ``growth-only`` vs ``full`` on a
+log scale (``params_<env>.png``).
+
+Examples
+--------
+>>> late_return({"step": [0, 50, 90, 100], "eval_return_mean": [1.0, 2.0, 3.0, 5.0]}, steps=100)
+4.0
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .distill import CONFIG_FILE, METRICS_FILE, read_config_dict
+
+#: Share of training whose evaluations make the late return (the last 10%).
+LATE_FRACTION = 0.1
+
+TABLE_COLUMNS = (
+    "tag", "env", "variant", "seeds",
+    "late_return_mean", "late_return_std",
+    "hidden_nodes_mean", "hidden_nodes_std",
+    "edges_mean", "edges_std",
+    "params_mean", "params_std",
+)
+
+
+def late_return(metrics, steps: int) -> float:
+    """Mean evaluation return over evaluations at steps ``>= (1 - LATE_FRACTION) * steps``."""
+    step = np.asarray(metrics["step"], dtype=float)
+    ret = np.asarray(metrics["eval_return_mean"], dtype=float)
+    late = (step >= (1.0 - LATE_FRACTION) * steps) & ~np.isnan(ret)
+    if not late.any():
+        raise ValueError(f"no evaluation in the last {LATE_FRACTION:.0%} of {steps} steps")
+    return float(ret[late].mean())
+
+
+def find_runs(root) -> list[Path]:
+    """Run directories (holding ``config.json`` and ``metrics.csv``) below ``root``, sorted."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ValueError(f"{root} is not a directory")
+    runs = sorted(p.parent for p in root.rglob(CONFIG_FILE) if (p.parent / METRICS_FILE).is_file())
+    if not runs:
+        raise ValueError(f"no run directories (config.json + metrics.csv) below {root}")
+    return runs
+
+
+def run_record(run_dir: Path, root: Path) -> dict:
+    """One run's numbers: its identity, late return and final size."""
+    from .viz import read_metrics
+
+    cfg = read_config_dict(run_dir / CONFIG_FILE)
+    m = read_metrics(run_dir / METRICS_FILE)
+    rel = run_dir.relative_to(root)
+    tag = rel.parent.as_posix() if rel.parent != Path(".") else ""
+    return {
+        "dir": run_dir,
+        "tag": tag,
+        "env": cfg["env_id"],
+        "variant": cfg["variant"],
+        "seed": cfg["seed"],
+        "steps": cfg["steps"],
+        "late_return": late_return(m, cfg["steps"]),
+        "hidden_nodes": float(m["hidden_nodes"][-1]),
+        "edges": float(m["edges"][-1]),
+        "params": float(m["params"][-1]),
+        "metrics": m,
+    }
+
+
+def _mean_std(values) -> tuple[float, float]:
+    a = np.asarray(values, dtype=float)
+    return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else float("nan")
+
+
+def aggregate(records: list[dict]) -> list[dict]:
+    """One table row per (tag, env, variant), seeds aggregated."""
+    groups: dict[tuple, list] = {}
+    for r in records:
+        groups.setdefault((r["tag"], r["env"], r["variant"]), []).append(r)
+    rows = []
+    for (tag, env, variant), rs in groups.items():
+        row = {"tag": tag, "env": env, "variant": variant, "seeds": len(rs)}
+        for key in ("late_return", "hidden_nodes", "edges", "params"):
+            row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([r[key] for r in rs])
+        rows.append(row)
+    return rows
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        return "" if math.isnan(x) else f"{x:.1f}"
+    return str(x)
+
+
+def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
+    """``results.csv`` (full precision) and ``results.md`` (rounded) in ``out_dir``."""
+    csv_path, md_path = out_dir / "results.csv", out_dir / "results.md"
+    with csv_path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    lines = [
+        "| tag | env | variant | seeds | late return (mean ± std) | hidden nodes | edges | params |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        def pm(key):
+            return f"{_fmt(r[key + '_mean'])} ± {_fmt(r[key + '_std'])}"
+
+        lines.append(f"| {r['tag'] or '-'} | {r['env']} | {r['variant']} | {r['seeds']} | {pm('late_return')} | "
+                     f"{pm('hidden_nodes')} | {pm('edges')} | {pm('params')} |")
+    md_path.write_text("\n".join(lines) + "\n")
+    return csv_path, md_path
+
+
+def write_figures(records: list[dict], out_dir: Path) -> list[Path]:
+    """Per (tag, env): return and size curves by variant; growth-only vs full parameters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from .viz import _seed_band, plot_runs
+
+    paths = []
+    keys = sorted({(r["tag"], r["env"]) for r in records})
+    for tag, env in keys:
+        rs = [r for r in records if (r["tag"], r["env"]) == (tag, env)]
+        stem = env if not tag else f"{env}__{tag}".replace("/", "_").replace(",", "_").replace("=", "-")
+        p = out_dir / f"returns_{stem}.png"
+        plot_runs([r["metrics"] for r in rs], [r["variant"] for r in rs], p, log_size=True,
+                  title=f"{env} {tag}".strip())
+        paths.append(p)
+        pair = [v for v in ("full", "growth-only") if any(r["variant"] == v for r in rs)]
+        if pair:
+            fig = Figure(figsize=(6.5, 4.0), dpi=120, layout="constrained")
+            ax = fig.subplots()
+            for v in pair:
+                tabs = [r["metrics"] for r in rs if r["variant"] == v]
+                grid, Y = _seed_band(tabs, "params")
+                ax.plot(grid, Y.mean(axis=0), label=f"{v} (mean of {len(tabs)} seeds)")
+                ax.fill_between(grid, Y.min(axis=0), Y.max(axis=0), alpha=0.2)
+            ax.set_yscale("log")
+            ax.set_xlabel("training step")
+            ax.set_ylabel("parameters (log scale)")
+            ax.set_title(f"{env}: parameters, growth-only vs full {tag}".strip())
+            ax.legend(loc="best")
+            p = out_dir / f"params_{stem}.png"
+            fig.savefig(p)
+            paths.append(p)
+    return paths
+
+
+def make_report(root, out_dir=None, *, figures: bool = True) -> dict:
+    """Aggregate every run below ``root``; write the table (and figures) to ``out_dir``
+    (default: ``root``). Returns the rows and the written paths."""
+    root = Path(root)
+    out = Path(out_dir) if out_dir is not None else root
+    records = [run_record(d, root) for d in find_runs(root)]  # every check before any write
+    out.mkdir(parents=True, exist_ok=True)
+    rows = aggregate(records)
+    paths = list(write_table(rows, out))
+    if figures:
+        paths += write_figures(records, out)
+    return {"rows": rows, "paths": paths, "runs": len(records)}
+
+
+__all__ = ["LATE_FRACTION", "TABLE_COLUMNS", "late_return", "find_runs", "run_record", "aggregate",
+           "write_table", "write_figures", "make_report"]

@@ -1,0 +1,85 @@
+"""The experiment grid (process pool and Ray) and the report, on a tiny grid."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from smgrnn_ref.experiment import DONE_FILE, GridSpec, expand_grid, is_done, load_grid, run_grid
+from smgrnn_ref.report import make_report
+
+TINY = {"eval_every": 20, "eval_episodes": 1, "log_every": 10, "frame_every": 20, "checkpoint_every": 20,
+        "mix_steps": 20, "batch_size": 8}
+
+
+def _late_return_from_csv(path, steps):
+    """The report's definition, recomputed here from the CSV with the csv module."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    vals = [float(r["eval_return_mean"]) for r in rows
+            if r["eval_return_mean"] not in ("", "nan") and float(r["step"]) >= 0.9 * steps]
+    return sum(vals) / len(vals), rows[-1]
+
+
+@pytest.mark.parametrize("backend", ["process", "ray"])
+def test_tiny_grid_runs_and_report_matches_metrics(tmp_path, backend):
+    spec = GridSpec(envs=["CartPole-v1"], variants=["full", "static"], seeds=[0], steps=40,
+                    base=dict(TINY, engine="reference"))
+    counts = run_grid(spec, tmp_path, backend=backend, workers=2, progress=False)
+    assert counts == {"runs": 2, "ran": 2, "skipped": 0}
+    for run in expand_grid(spec, tmp_path):
+        assert is_done(run) and (run.out_dir / "graph.json").is_file()
+    # a second call skips the finished runs
+    assert run_grid(spec, tmp_path, backend=backend, workers=2, progress=False)["skipped"] == 2
+
+    report = make_report(tmp_path, tmp_path / "report", figures=True)
+    assert report["runs"] == 2
+    for row in report["rows"]:
+        late, last = _late_return_from_csv(tmp_path / f"CartPole-v1__{row['variant']}__s0" / "metrics.csv", 40)
+        assert row["late_return_mean"] == pytest.approx(late, abs=1e-9)
+        assert row["hidden_nodes_mean"] == float(last["hidden_nodes"])
+        assert row["edges_mean"] == float(last["edges"])
+        assert row["params_mean"] == float(last["params"])
+        assert row["seeds"] == 1 and np.isnan(row["late_return_std"])
+    for p in report["paths"]:
+        assert p.is_file() and p.stat().st_size > 0
+    text = (tmp_path / "report" / "results.md").read_text()
+    assert "| CartPole-v1 | full |" in text and "| CartPole-v1 | static |" in text
+
+
+def test_report_aggregates_seeds_with_sample_std(tmp_path):
+    # two hand-written runs of one variant: late returns 100 and 200 -> mean 150, std 70.71
+    for seed, (r1, r2) in enumerate([(90.0, 110.0), (180.0, 220.0)]):
+        d = tmp_path / f"CartPole-v1__full__s{seed}"
+        d.mkdir()
+        (d / "config.json").write_text(json.dumps({"env_id": "CartPole-v1", "variant": "full", "seed": seed,
+                                                   "steps": 100}))
+        (d / "metrics.csv").write_text(
+            "step,loss,eval_return_mean,eval_return_std,hidden_nodes,edges,params\n"
+            f"50,0.1,10.0,0.0,1,5,8\n90,0.1,{r1},0.0,2,6,10\n100,0.1,{r2},0.0,{seed + 3},7,12\n")
+    rows = make_report(tmp_path, figures=False)["rows"]
+    assert len(rows) == 1
+    assert rows[0]["late_return_mean"] == pytest.approx(150.0)
+    assert rows[0]["late_return_std"] == pytest.approx(np.sqrt(((100 - 150) ** 2 + (200 - 150) ** 2) / 1))
+    assert rows[0]["hidden_nodes_mean"] == pytest.approx(3.5)
+
+
+def test_sweep_tags_and_bad_grids(tmp_path):
+    spec = GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0, 1], steps=30,
+                    sweep={"spm.lambda_edge": [0.001, 0.1]})
+    runs = expand_grid(spec, tmp_path)
+    assert [r.tag for r in runs] == ["spm.lambda_edge=0.001"] * 2 + ["spm.lambda_edge=0.1"] * 2
+    assert runs[0].config.spm.lambda_edge == 0.001 and runs[3].config.spm.lambda_edge == 0.1
+    assert runs[0].out_dir == tmp_path / "spm.lambda_edge=0.001" / "CartPole-v1__full__s0"
+    with pytest.raises(ValueError, match="unknown field"):
+        expand_grid(GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0], sweep={"spm.nope": [1]}), tmp_path)
+    with pytest.raises(ValueError, match="unknown variant"):
+        GridSpec(variants=["huge"])
+    with pytest.raises(ValueError, match="supported"):
+        GridSpec(envs=["NoSuchEnv-v0"])
+    bad = tmp_path / "grid.json"
+    bad.write_text('{"envs": ["CartPole-v1"], "colour": "blue"}')
+    with pytest.raises(ValueError, match="unknown key"):
+        load_grid(bad)
+    assert not any(p.name == DONE_FILE for p in tmp_path.rglob("*"))
