@@ -99,7 +99,7 @@ def _experiment(args) -> int:
         spec = GridSpec(envs=spec.envs, variants=spec.variants, seeds=spec.seeds, steps=spec.steps,
                         base={**spec.base, "engine": args.engine}, sweep=spec.sweep)
     counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, pictures=args.pictures)
     print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done); "
           f"summarise with `smgrnn-ref report {args.out}`")
     return 0
@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="process: a local process pool (default); ray: Ray tasks")
     p.add_argument("--workers", type=int, default=2, help="parallel runs (default 2, one per core here)")
     p.add_argument("--address", help="with --backend ray: address of a running Ray cluster")
+    p.add_argument("--pictures", action="store_true", help="also draw each run's training.png and topology GIF")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_experiment)
 

@@ -181,40 +181,42 @@ def is_done(run: Run) -> bool:
     return record.get("config") == train_config_to_dict(run.config)
 
 
-def execute_run(config_dict: dict, out_dir: str) -> dict:
+def execute_run(config_dict: dict, out_dir: str, pictures: bool = False) -> dict:
     """Run (or resume) one grid run; write ``done.json``; return its summary.
 
     A plain function of JSON-ready arguments, so a process pool or a Ray task can call it.
+    ``pictures`` draws each run's ``training.png`` and topology GIF (slow: off by default in a
+    grid, where the report draws the figures that compare runs).
     """
     cfg = train_config_from_dict(config_dict)
     out = Path(out_dir)
     if (out / CONFIG_FILE).is_file() and load_config(out / CONFIG_FILE) == cfg:
         try:
-            summary = resume(out, progress=False)
+            summary = resume(out, progress=False, pictures=pictures)
         except ValueError:  # no checkpoint yet: start again
-            summary = train(cfg, out, force=True, progress=False)
+            summary = train(cfg, out, force=True, progress=False, pictures=pictures)
     else:
-        summary = train(cfg, out, force=True, progress=False)
+        summary = train(cfg, out, force=True, progress=False, pictures=pictures)
     record = {"config": train_config_to_dict(cfg), "summary": summary}
     (out / DONE_FILE).write_text(json.dumps(record, indent=2))
     return summary
 
 
-def _run_process_pool(todo: list[Run], workers: int, bar) -> list[dict]:
+def _run_process_pool(todo: list[Run], workers: int, bar, pictures: bool) -> list[dict]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     results = []
     # "spawn": a clean interpreter per worker (no inherited threads or open environments)
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(execute_run, train_config_to_dict(r.config), str(r.out_dir)) for r in todo]
+        futures = [pool.submit(execute_run, train_config_to_dict(r.config), str(r.out_dir), pictures) for r in todo]
         for fut in as_completed(futures):
             results.append(fut.result())
             bar.update(1)
     return results
 
 
-def _run_ray(todo: list[Run], workers: int, bar, address: str | None) -> list[dict]:
+def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: bool) -> list[dict]:
     try:
         import ray
     except ImportError:
@@ -228,7 +230,7 @@ def _run_ray(todo: list[Run], workers: int, bar, address: str | None) -> list[di
         started = True
     try:
         remote = ray.remote(num_cpus=1)(execute_run)
-        pending = [remote.remote(train_config_to_dict(r.config), str(r.out_dir)) for r in todo]
+        pending = [remote.remote(train_config_to_dict(r.config), str(r.out_dir), pictures) for r in todo]
         results = []
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
@@ -241,7 +243,7 @@ def _run_ray(todo: list[Run], workers: int, bar, address: str | None) -> list[di
 
 
 def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int = 2,
-             address: str | None = None, progress: bool = True) -> dict:
+             address: str | None = None, progress: bool = True, pictures: bool = False) -> dict:
     """Run every unfinished run of ``spec`` under ``out_root``; return counts.
 
     Every configuration is validated before any run starts.
@@ -257,9 +259,9 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc="grid", disable=not progress)
     try:
         if backend == "process":
-            _run_process_pool(todo, workers, bar)
+            _run_process_pool(todo, workers, bar, pictures)
         else:
-            _run_ray(todo, workers, bar, address)
+            _run_ray(todo, workers, bar, address, pictures)
     finally:
         bar.close()
     return {"runs": len(runs), "ran": len(todo), "skipped": len(runs) - len(todo)}
