@@ -99,6 +99,10 @@ from .losses import get_loss
 #: chronological window (summation order changes the statistics by ~1e-16 relative).
 DECISION_MARGIN = 1e-9
 
+#: Columns of the update window processed at once by the vectorised statistics (T x 256
+#: doubles = 200 KB at T = 100: within a core's L2 cache).
+_STATS_CHUNK = 256
+
 #: Activation codes of the block loops (a small int is cheaper to test than a string).
 _IDENTITY, _RELU, _TANH = 0, 1, 2
 _ACT_CODE = {"identity": _IDENTITY, "relu": _RELU, "tanh": _TANH}
@@ -336,7 +340,13 @@ class FastEngine:
                         runs.append([i, i + 1, code])
                 blocks.append(_Block(s, len(nodes), True, [tuple(r) for r in runs]))
         pos = {n: i for i, n in enumerate(nodes) if i}
-        edges = sorted(G.edges)
+        # edge order is free (decisions sort their few hits by key): carried edges keep
+        # theirs, so incremental edits only append or delete columns
+        if carry:
+            old_index = self._edge_index
+            edges = sorted(G.edges, key=lambda e: old_index.get(e, len(old_index)))
+        else:
+            edges = list(G.edges)
         N, n_in, E = len(nodes), len(inputs), len(edges)
         off = 1 + n_in
         nb = N - off
@@ -348,12 +358,11 @@ class FastEngine:
         psrc[nb:] = np.fromiter((pos[u] for u, _ in edges), dtype=np.intp, count=E)
         pdst[nb:] = np.fromiter((pos[v] for _, v in edges), dtype=np.intp, count=E)
         out_index = {n: j for j, n in enumerate(outputs)}
-        for b in blocks:
-            outs = [(i, out_index[n]) for i, n in enumerate(nodes[b.s:b.e]) if n in out_index]
+        block_of = np.zeros(N, dtype=np.intp)
+        for i, b in enumerate(blocks):
+            outs = [(r, out_index[n]) for r, n in enumerate(nodes[b.s:b.e]) if n in out_index]
             b.outs = outs or None
-            if b.cyclic:
-                inside = np.nonzero((pdst >= b.s) & (pdst < b.e) & (psrc >= b.s) & (psrc < b.e))[0]
-                b.int_params, b.int_dst, b.int_src = inside, pdst[inside] - b.s, psrc[inside] - b.s
+            block_of[b.s:b.e] = i
 
         # --- numeric state: carried over by key, or read from the graph -------------------
         theta, m, v = np.empty(P), np.empty(P), np.empty(P)
@@ -403,23 +412,99 @@ class FastEngine:
 
         self._nodes, self._pos, self._edges = nodes, pos, edges
         self._edge_index = {e: k for k, e in enumerate(edges)}
-        self._N, self._n_in, self._off, self._nb, self._E = N, n_in, off, nb, E
+        self._N, self._n_in, self._off, self._nb = N, n_in, off, nb
         self._psrc, self._pdst = psrc, pdst
-        self._wflat = pdst * N + psrc  # flat index of every parameter in Wt
         self._out_pos = np.array([pos[n] for n in outputs], dtype=np.intp)
-        self._blocks = blocks
-        self._has_cycles = any(b.cyclic for b in blocks)
-        # weight gradients: one dense product Dz A^T then a gather is cheaper than gathering
-        # P rows of both while the graph is not too sparse (few nodes per parameter)
-        self._dense_grad = nb * N <= 16 * P
-        self._gflat = (pdst - off) * N + psrc
+        self._blocks, self._block_of = blocks, block_of
         self._theta, self._m, self._v, self._t = theta, m, v, t
         self._U, self._ucount, self._Act, self._acount = U, ucount, Act, acount
         self._Wt = np.zeros((N, N))
-        np.put(self._Wt, self._wflat, theta)
         self._bufs = {}
+        self._index_params()
         self._tmax = int(t.max(initial=0))
         self._ensure_bias_tables(self._tmax + 1)
+
+    def _index_params(self) -> None:
+        """Everything derived from the parameter list alone (after a compile or an
+        incremental edge edit); writes the weights into ``Wt``."""
+        psrc, pdst, N, off = self._psrc, self._pdst, self._N, self._off
+        P = len(psrc)
+        self._E = P - self._nb
+        self._wflat = pdst * N + psrc  # flat index of every parameter in Wt
+        # weight gradients: one dense product Dz A^T then a gather is cheaper than gathering
+        # P rows of both while the graph is not too sparse (few nodes per parameter)
+        self._dense_grad = (N - off) * N <= 16 * P
+        self._gflat = (pdst - off) * N + psrc
+        for b in self._blocks:
+            if b.cyclic:
+                inside = np.nonzero((pdst >= b.s) & (pdst < b.e) & (psrc >= b.s) & (psrc < b.e))[0]
+                b.int_params, b.int_dst, b.int_src = inside, pdst[inside] - b.s, psrc[inside] - b.s
+        np.put(self._Wt, self._wflat, self._theta)
+        for B, bf in list(self._bufs.items()):
+            if (bf.GW is None) == self._dense_grad:
+                del self._bufs[B]  # gradient strategy changed: rebuild the work arrays
+
+    def _can_add_in_place(self, u: int, v: int) -> bool:
+        """Whether ``u -> v`` leaves the block schedule valid: ``u`` is computed in an
+        earlier block than ``v`` (any edge into a later level of an acyclic graph)."""
+        pos = self._pos
+        if u not in pos or v not in pos:
+            return False
+        bv = self._blocks[self._block_of[pos[v]]]
+        return pos[u] < bv.s
+
+    def _can_remove_in_place(self, u: int, v: int) -> bool:
+        """Whether deleting ``u -> v`` leaves the schedule valid: not inside a cyclic block
+        (it might split the component, which the evaluator would then evaluate differently)."""
+        bv = self._blocks[self._block_of[self._pos[v]]]
+        return not (bv.cyclic and bv.s <= self._pos[u] < bv.e)
+
+    def _add_edges_in_place(self, edges) -> None:
+        """Append parameters for new edges (weights and state read from the graph)."""
+        adj, nb, T = self._G._adj, self._nb, self._T
+        k0 = len(self._edges)
+        new_theta, new_m, new_v, new_t, cols, counts = [], [], [], [], [], []
+        for j, (u, v) in enumerate(edges):
+            d = adj[u][v]
+            new_theta.append(d["weight"])
+            new_m.append(d["adam_m"])
+            new_v.append(d["adam_v"])
+            new_t.append(d["adam_t"])
+            col = np.zeros(T)
+            hist = list(d["updates"])
+            if hist:
+                col[self._rows(len(hist), self._uptr)] = hist
+            cols.append(col)
+            counts.append(len(hist))
+            self._edges.append((u, v))
+            self._edge_index[(u, v)] = k0 + j
+        self._theta = np.concatenate((self._theta, new_theta))
+        self._m = np.concatenate((self._m, new_m))
+        self._v = np.concatenate((self._v, new_v))
+        self._t = np.concatenate((self._t, np.array(new_t, dtype=np.int64)))
+        self._U = np.concatenate((self._U, np.array(cols).T), axis=1)
+        self._ucount = np.concatenate((self._ucount, np.array(counts, dtype=np.int64)))
+        pos = self._pos
+        self._psrc = np.concatenate((self._psrc, np.array([pos[u] for u, _ in edges], dtype=np.intp)))
+        self._pdst = np.concatenate((self._pdst, np.array([pos[v] for _, v in edges], dtype=np.intp)))
+        self._tmax = max(self._tmax, max(new_t))
+        self._ensure_bias_tables(self._tmax + 1)
+        self._index_params()
+
+    def _remove_edges_in_place(self, ks) -> None:
+        """Delete the parameters of edges ``ks`` (indices into ``_edges``)."""
+        nb = self._nb
+        ks = np.asarray(ks, dtype=np.intp)
+        self._Wt.flat[self._wflat[nb + ks]] = 0.0
+        keep_p = np.ones(len(self._theta), dtype=bool)
+        keep_p[nb + ks] = False
+        keep_e = keep_p[nb:]
+        self._theta, self._m, self._v, self._t = (a[keep_p] for a in (self._theta, self._m, self._v, self._t))
+        self._psrc, self._pdst = self._psrc[keep_p], self._pdst[keep_p]
+        self._U, self._ucount = self._U[:, keep_e], self._ucount[keep_e]
+        self._edges = [e for e, kept in zip(self._edges, keep_e.tolist()) if kept]
+        self._edge_index = {e: k for k, e in enumerate(self._edges)}
+        self._index_params()
 
     def _buffers(self, B: int) -> _Buffers:
         bf = self._bufs.get(B)
@@ -523,30 +608,47 @@ class FastEngine:
         A[s:e] = a
         bf.sweeps[i] = sweeps
 
-    def _loss_grad_out(self, out: np.ndarray, target: np.ndarray):
-        """Loss and ``dL/d logits`` of the student's logits ``out`` (batch x n_out)."""
-        B = out.shape[0]
-        if self.loss == "kl":
-            # log softmax via the max-shifted log-sum-exp, as autograd's logsumexp
-            def log_softmax(z):
-                mx = z.max(axis=1, keepdims=True)
-                return z - (mx + np.log(np.exp(z - mx).sum(axis=1, keepdims=True)))
+    def _loss_grad_out(self, O: np.ndarray, target: np.ndarray):
+        """Loss and ``dL/d logits`` for the student's logits ``O`` (``n_out x batch``, the
+        output rows of ``A``) and the expert's ``target`` (``batch x n_out``).
 
-            log_ps, log_pe = log_softmax(out), log_softmax(target)
-            pe = np.exp(log_pe)
-            loss = np.sum(pe * (log_pe - log_ps)) / B
+        Works on the transposed ``n_out x batch`` layout with loops over the few outputs:
+        numpy's reductions along a short axis cost far more than a couple of ufunc calls.
+        """
+        n, B = O.shape
+        Tt = target.T
+        if self.loss == "kl":
+            def softmax_parts(z):
+                # max-shifted, as autograd's logsumexp: log p = (z - max) - log sum exp
+                mx = z[0].copy()
+                for j in range(1, n):
+                    np.maximum(mx, z[j], out=mx)
+                z = z - mx
+                ez = np.exp(z)
+                s = ez[0].copy()
+                for j in range(1, n):
+                    s += ez[j]
+                return z - np.log(s), ez / s
+
+            log_ps, ps = softmax_parts(O)
+            log_pe, pe = softmax_parts(Tt)
+            diff = log_pe - log_ps
+            loss = np.dot(pe.ravel(), diff.ravel()) / B
             # d/dz_S of -sum_a p_E log p_S = p_S sum_a p_E - p_E, averaged over the batch
-            dout = (np.exp(log_ps) * pe.sum(axis=1, keepdims=True) - pe) / B
+            spe = pe[0].copy()
+            for j in range(1, n):
+                spe += pe[j]
+            dout = (ps * spe - pe) / B
         else:
-            diff = out - target
-            loss = np.sum(diff * diff) / diff.size
+            diff = O - Tt
+            loss = np.dot(diff.ravel(), diff.ravel()) / diff.size
             dout = (2.0 / diff.size) * diff
         return float(loss), dout
 
     def _backward(self, bf: _Buffers, dout: np.ndarray) -> np.ndarray:
         """The gradient of the loss w.r.t. ``theta`` (biases then weights, engine order)."""
         A, Dz, Fp = bf.A, bf.Dz, bf.Fp
-        doutT = dout.T
+        doutT = dout  # n_out x batch
         if bf.any_tanh:
             # tanh slopes of every node at once: cheaper than one call per block
             np.multiply(A, A, out=Fp)
@@ -641,10 +743,11 @@ class FastEngine:
         X = self._check_inputs(X)
         target = self._check_target(X, expert_logits)
         bf = self._forward(X)
-        loss, dout = self._loss_grad_out(bf.A[self._out_pos].T, target)
+        loss, dout = self._loss_grad_out(bf.A[self._out_pos], target)
         grad = self._backward(bf, dout)
         order = np.argsort(np.asarray(self._nodes[self._off:], dtype=np.int64), kind="stable")
-        return loss, np.concatenate([grad[:self._nb][order], grad[self._nb:]])
+        worder = sorted(range(len(self._edges)), key=self._edges.__getitem__)
+        return loss, np.concatenate([grad[:self._nb][order], grad[self._nb:][worder]])
 
     def train_step(self, X, expert_logits) -> float:
         """One optimizer step on the minibatch; return the loss before the step.
@@ -666,7 +769,7 @@ class FastEngine:
         target = self._check_target(X, expert_logits)
         bf = self._forward(X)
         A, T = bf.A, self._T
-        loss, dout = self._loss_grad_out(A[self._out_pos].T, target)
+        loss, dout = self._loss_grad_out(A[self._out_pos], target)
         g = self._backward(bf, dout)
         # the activations window: batch means (sum / batch, as np.mean) before the update
         np.divide(A[self._off:].sum(axis=1), X.shape[0], out=self._Act[self._aptr])
@@ -712,14 +815,22 @@ class FastEngine:
         c = int(self._ucount[k])
         return self._U[self._rows(c, self._uptr), k].tolist() if c else []
 
-    def _window_stats(self):
+    def _window_stats(self, variance: bool = True):
         """Vectorised ``mu``, ``sigma^2`` (population) and ``max |Delta w|`` of every window
         (meaningful for full windows only)."""
         U, T = self._U, self._T
-        mu = U.sum(axis=0) / T
-        dev = U - mu
-        s2 = (dev * dev).sum(axis=0) / T
-        return mu, s2, np.abs(U).max(axis=0, initial=0.0)
+        E = U.shape[1]
+        mu, s2, M = np.empty(E), np.empty(E) if variance else None, np.empty(E)
+        # column chunks that stay in cache: the cost per edge does not grow with E
+        for a in range(0, E, _STATS_CHUNK):
+            c = U[:, a:a + _STATS_CHUNK]
+            m = np.add.reduce(c, axis=0) / T
+            mu[a:a + _STATS_CHUNK] = m
+            np.maximum(np.maximum.reduce(c, axis=0), -np.minimum.reduce(c, axis=0), out=M[a:a + _STATS_CHUNK])
+            if variance:
+                dev = c - m
+                s2[a:a + _STATS_CHUNK] = np.einsum("ij,ij->j", dev, dev) / T
+        return mu, s2, M
 
     def unstable_edges(self) -> list[tuple[int, int]]:
         """Edges meeting the instability criterion now, in sorted order (vectorised;
@@ -732,7 +843,7 @@ class FastEngine:
         cfg = self.spm
         full = self._ucount == self._T
         if not full.any():
-            return np.zeros(0, dtype=np.intp)
+            return []
         mu, s2, M = self._window_stats()
         amu, sig = np.abs(mu), np.sqrt(s2)
         # |mu| < 0.5 sigma  and  sigma^2 > lambda |mu|, each as a margin c > 0
@@ -746,7 +857,7 @@ class FastEngine:
         unsure = full & ~sure & (c1 >= -tol1) & (c2 >= -tol2)
         for k in np.nonzero(unsure)[0]:
             sure[k] = is_unstable(self._window(k), cfg.lambda_edge, self._T)
-        return np.nonzero(sure)[0]
+        return self._by_key(np.nonzero(sure)[0])
 
     def prune_candidates(self) -> list[tuple[int, int]]:
         """The candidate set ``W_t`` in sorted order (vectorised; borderline windows
@@ -761,15 +872,20 @@ class FastEngine:
         # |w| <= tau_w is exact (the same float as in the graph); only mu needs a margin
         full = (self._ucount == self._T) & (np.abs(w) <= cfg.tau_w)
         if not full.any():
-            return np.zeros(0, dtype=np.intp)
-        U, T = self._U, self._T
-        amu = np.abs(U.sum(axis=0) / T)
-        tol = DECISION_MARGIN * np.abs(U).max(axis=0, initial=0.0)
+            return []
+        mu, _, M = self._window_stats(variance=False)
+        amu = np.abs(mu)
+        tol = DECISION_MARGIN * M
         sure = full & (amu < cfg.tau_delta - tol)
         unsure = full & ~sure & (amu <= cfg.tau_delta + tol)
         for k in np.nonzero(unsure)[0]:
-            sure[k] = is_prune_candidate(float(w[k]), self._window(k), cfg.tau_w, cfg.tau_delta, T)
-        return np.nonzero(sure)[0]
+            sure[k] = is_prune_candidate(float(w[k]), self._window(k), cfg.tau_w, cfg.tau_delta, self._T)
+        return self._by_key(np.nonzero(sure)[0])
+
+    def _by_key(self, ks) -> list:
+        """Edge indices in sorted ``(u, v)`` order: the order the reference rules visit."""
+        edges = self._edges
+        return sorted(ks.tolist(), key=edges.__getitem__)
 
     def spm_step(self, t: int, rng: np.random.Generator) -> list:
         """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
@@ -798,6 +914,7 @@ class FastEngine:
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
             raise ValueError(f"t must be an integer >= 0, got {t!r}")
         events = []
+        pruned, added, full_compile = [], [], False
         if S.is_pruning_step(t, cfg.s):
             if cfg.enable_pruning:
                 # prune: W_t in sorted order, then one rng.choice, as spm.prune draws it
@@ -806,21 +923,35 @@ class FastEngine:
                 if n:
                     chosen = sorted(rng.choice(len(W_t), n, replace=False))
                     for idx in chosen:
-                        k = int(W_t[idx])
+                        k = W_t[idx]
                         u, v = self._edges[k]
                         events.append(EdgePruned(step=t, edge=(u, v), weight=float(self._theta[self._nb + k])))
                         G.remove_edge(u, v)
-                events += S.remove_orphans(G, t)
+                        pruned.append(k)
+                        full_compile |= not self._can_remove_in_place(u, v)
+                orphans = S.remove_orphans(G, t)
+                events += orphans
+                full_compile |= bool(orphans)
         else:
             if cfg.enable_edge_growth:
                 for k in self._unstable_indices():
                     events.append(S.insert_relay(G, self._edges[k], rng, cfg, t=t))
                     # the refractory clear, mirrored in the ring buffer
                     self._ucount[k] = 0
+                    full_compile = True  # a new node: a new position
             if cfg.enable_random_growth:
-                events += S.random_growth(G, t, rng, cfg)
-        if events:
+                grown = S.random_growth(G, t, rng, cfg)
+                events += grown
+                added = [e.edge for e in grown]
+                full_compile |= not all(self._can_add_in_place(u, v) for u, v in added)
+        # recompile only what is needed: new or removed nodes, or an edge that changes the
+        # block schedule, derive everything again; other edge edits append or delete columns
+        if full_compile:
             self._compile(carry=True)
+        elif pruned:
+            self._remove_edges_in_place(pruned)
+        elif added:
+            self._add_edges_in_place(added)
         return events
 
 
