@@ -428,3 +428,30 @@ def test_bad_config_file_and_directories(tmp_path, capsys):
         assert code == 2, args
         assert message in io.err, (args, io.err)
         assert listing(tmp_path) == before, args
+
+
+def test_cli_interrupt_keeps_a_checkpoint_and_resume_continues(tmp_path, capsys, monkeypatch):
+    import smgrnn_ref.distill as distill
+
+    conf = tmp_path / "c.json"
+    conf.write_text(json.dumps(train_config_to_dict(small_config(steps=30))))
+    out = tmp_path / "run"
+    original = distill.Trainer.run
+
+    def stop(t):
+        if t == 17:  # Ctrl-C at the boundary before step 17, as the SIGINT handler delivers it
+            raise KeyboardInterrupt
+
+    def interrupted_run(self, **kw):
+        self.on_step = stop
+        return original(self, **kw)
+
+    monkeypatch.setattr(distill.Trainer, "run", interrupted_run)
+    code, io = run_cli(["--config", str(conf), "--out", str(out)], capsys)
+    assert code == 130
+    assert f"checkpoint at step 16 in {out}" in io.err and "--resume" in io.err
+    monkeypatch.setattr(distill.Trainer, "run", original)
+    code, io = run_cli(["--resume", str(out), "--seed", "1"], capsys)  # not the run's seed
+    assert code == 2 and "seed=0" in io.err
+    code, io = run_cli(["--resume", str(out)], capsys)
+    assert code == 0 and "step 30" in io.out
