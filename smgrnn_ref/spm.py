@@ -1,0 +1,598 @@
+"""The Structural Plasticity Module (SPM): local rules that grow and prune ``G_t``.
+
+Jia & Zhou, "Self-Motivated Growing Neural Network for Adaptive Architecture via Local
+Structural Plasticity", arXiv 2512.12713 (rules as summarised in
+``shared/paper/NOTES.md``). The optimizer trains the weights; the SPM edits the structure
+from windowed, per-edge statistics of the weight updates ``Delta w_{k,t}`` only:
+
+1. **Edge-driven growth.** Edge ``k = (i -> j)`` is unstable when::
+
+       |mu_k| < 0.5 sigma_k   and   sigma_k^2 > lambda_edge |mu_k|
+
+   and then receives a relay node ``r`` (edges ``i -> r``, ``r -> j``; ``i -> j`` is kept).
+2. **Random exploratory growth.** ``G_t ~ Bernoulli(p_rand)``; when it fires,
+   ``m_t = max(floor(rho_rand N_t), 1)`` new edges between unconnected pairs.
+3. **Pruning.** ``W_t = {k : |w_k| <= tau_w and |mu_k| <= tau_Delta}``; a fraction
+   ``eta_prune`` of ``W_t`` is deleted, then orphan hidden nodes (in- or out-degree 0).
+4. **Schedule.** Step ``t`` is a pruning step when ``t mod s == 0``, else a growth step.
+
+One small function per rule, named after the paper's term. Where the paper is silent we
+made a choice; each is marked **our choice** below and listed in ``docs/equations.md``:
+population variance (ddof = 0), judgement on full buffers only (both rules), clearing the
+buffer of an edge that received a relay (refractory rule), ``ceil`` rounding of
+``eta_prune |W_t|``, and rejection sampling of random edges.
+
+Every random decision draws from the explicit ``numpy.random.Generator`` passed in, in a
+documented order, so a seed fixes the whole event sequence.
+
+Examples
+--------
+>>> import numpy as np
+>>> from smgrnn_ref.graph import empty_graph, add_edge
+>>> G = empty_graph(1, 1, T=4)
+>>> add_edge(G, 0, 1, 0.5)
+>>> G.edges[0, 1]["updates"].extend([1.0, -1.0, 1.0, -1.0])  # mean 0, variance 1: unstable
+>>> cfg = SPMConfig(T=4, s=30, enable_random_growth=False)
+>>> spm_step(G, 1, cfg, np.random.default_rng(0))[0].node  # a growth step: one relay
+2
+>>> sorted(G.edges)
+[(0, 1), (0, 2), (2, 1)]
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+import numpy as np
+
+from .config import GraphConfig, SPMConfig
+from .events import EdgeAdded, EdgePruned, Event, NodeRemoved, RelayInserted
+from .graph import add_edge, add_hidden_node, hidden_nodes
+
+#: Coefficient of ``sigma_k`` in the first instability condition ``|mu_k| < 0.5 sigma_k``.
+#: **Paper value.**
+INSTABILITY_SIGMA_FACTOR = 0.5
+
+#: A relay node starts with zero bias, so at insertion it passes ``tanh(w_ir a_i)`` only.
+#: **Our choice** (the paper fixes small new weights, not the bias).
+RELAY_BIAS = 0.0
+
+#: Activation of a relay node: the hidden activation (tanh, our choice, NOTES.md).
+RELAY_ACTIVATION = GraphConfig.hidden_activation
+
+#: Rejection-sampling attempts for one random edge before enumerating the exact pool.
+#: **Our choice.** Rejection is cheap while valid pairs are plentiful (the usual case: a sparse
+#: graph). If at least 1 pair in 20 is valid, 64 draws all miss with probability
+#: (19/20)^64 < 4 %; when 64 draws do miss, valid pairs are scarce and enumerating the pool
+#: is the cheaper route. Both routes sample uniformly from the valid pairs, so the constant
+#: changes speed, not the distribution.
+MAX_REJECTION_TRIES = 64
+
+
+# --- window statistics ---------------------------------------------------------------------
+
+
+def rolling_stats(updates) -> tuple[float, float]:
+    """Mean and variance of an edge's window of weight updates.
+
+    ::
+
+        mu_k      = (1/T) sum_t' Delta w_{k,t'}
+        sigma_k^2 = (1/T) sum_t' (Delta w_{k,t'} - mu_k)^2
+
+    The variance is the **population** variance (divide by ``T``, ddof = 0). **Our choice**:
+    the paper says "variance of the buffer"; the buffer is the whole window, not a sample
+    from a larger one.
+
+    Parameters
+    ----------
+    updates : sequence of float
+        The window (an edge's ``updates`` deque); must not be empty.
+
+    Returns
+    -------
+    (mu, sigma2) : tuple of float
+
+    Examples
+    --------
+    >>> rolling_stats([1.0, -1.0, 1.0, -1.0])
+    (0.0, 1.0)
+    >>> rolling_stats([0.75, 0.75, -0.25, -0.25])
+    (0.25, 0.25)
+    """
+    x = np.asarray(updates, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"updates must be a non-empty 1-d sequence, got shape {x.shape}")
+    # T: the number of updates held
+    T = x.size
+    # mu_k: mean update over the window
+    mu = x.sum() / T
+    # sigma_k^2: mean squared deviation from mu_k (population variance)
+    sigma2 = ((x - mu) ** 2).sum() / T
+    return float(mu), float(sigma2)
+
+
+def _is_full(updates, T: int) -> bool:
+    """Whether the window holds ``T`` updates (a deque with ``maxlen = T`` never holds more)."""
+    if len(updates) > T:
+        raise ValueError(f"a window of length T={T} holds {len(updates)} updates")
+    return len(updates) == T
+
+
+# --- rule 1: edge-driven growth ----------------------------------------------------------
+
+
+def is_unstable(updates, lambda_edge: float, T: int) -> bool:
+    """The instability criterion of edge-driven growth.
+
+    ::
+
+        unstable(k)  <=>  |mu_k| < 0.5 sigma_k   and   sigma_k^2 > lambda_edge |mu_k|
+
+    Strict inequalities, as the paper writes them: equality is **not** unstable. Judged only
+    on a full window of ``T`` updates (**our choice**, NOTES.md): a shorter window is never
+    unstable, so a fresh edge (or one whose window was just cleared) is not judged on a few
+    noisy updates.
+
+    Parameters
+    ----------
+    updates : sequence of float
+        The edge's window of weight updates.
+    lambda_edge : float
+        Threshold ``lambda_edge`` of the variance condition.
+    T : int
+        Window length.
+
+    Examples
+    --------
+    >>> is_unstable([1.0, -1.0, 1.0, -1.0], lambda_edge=0.01, T=4)  # mu 0, sigma 1
+    True
+    >>> is_unstable([1.0, -1.0, 1.0], lambda_edge=0.01, T=4)        # not yet full
+    False
+    >>> is_unstable([0.75, 0.75, -0.25, -0.25], 0.01, T=4)  # |mu| = 0.25 = 0.5 sigma: equality
+    False
+    """
+    if not _is_full(updates, T):
+        return False
+    mu, sigma2 = rolling_stats(updates)
+    # sigma_k: standard deviation of the window
+    sigma = math.sqrt(sigma2)
+    # |mu_k| < 0.5 sigma_k: the updates oscillate around zero rather than drift
+    oscillates = abs(mu) < INSTABILITY_SIGMA_FACTOR * sigma
+    # sigma_k^2 > lambda_edge |mu_k|: and their spread is large against the drift
+    spread = sigma2 > lambda_edge * abs(mu)
+    return bool(oscillates and spread)
+
+
+def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator, cfg: SPMConfig,
+                 *, t: int) -> RelayInserted:
+    """Insert a relay node on the edge ``i -> j``, keeping ``i -> j``.
+
+    ::
+
+        V <- V + {r},   E <- E + {(i, r), (r, j)},   w_ir, w_rj ~ U[-c, c]
+
+    with ``c = cfg.init_weight_scale`` (the paper: ``|w_init| << 1``; uniform is our choice).
+    ``r`` gets a never-used id, bias :data:`RELAY_BIAS` and activation
+    :data:`RELAY_ACTIVATION`. Draw order: ``w_ir`` then ``w_rj``. The window of ``i -> j`` is
+    then cleared (**our choice**, the refractory rule of NOTES.md): otherwise the same
+    unstable window would spawn a relay at every growth step until it slides past.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The graph, edited in place.
+    edge : (int, int)
+        An existing edge ``(i, j)``.
+    rng : numpy.random.Generator
+    cfg : SPMConfig
+    t : int
+        The training step, recorded in the event.
+
+    Returns
+    -------
+    RelayInserted
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(1, 1, T=4); add_edge(G, 0, 1, 0.5)
+    >>> e = insert_relay(G, (0, 1), np.random.default_rng(0), SPMConfig(T=4), t=3)
+    >>> e.node, sorted(G.edges), G.nodes[2]["kind"]
+    (2, [(0, 1), (0, 2), (2, 1)], 'hidden')
+    """
+    _require_generator(rng)
+    i, j = edge
+    if not G.has_edge(i, j):
+        raise ValueError(f"insert_relay: edge {i} -> {j} is not in the graph")
+    c = cfg.init_weight_scale
+    # r: a fresh hidden node with a never-used id
+    r = add_hidden_node(G, bias=RELAY_BIAS, activation=RELAY_ACTIVATION)
+    # w_ir ~ U[-c, c]: the first draw
+    w_ir = rng.uniform(-c, c)
+    # w_rj ~ U[-c, c]: the second draw
+    w_rj = rng.uniform(-c, c)
+    add_edge(G, i, r, w_ir)
+    add_edge(G, r, j, w_rj)
+    # refractory rule: the unstable window of i -> j is spent on this relay
+    G.edges[i, j]["updates"].clear()
+    return RelayInserted(step=t, edge=(i, j), node=r, weights=(w_ir, w_rj))
+
+
+def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> list[Event]:
+    """Edge-driven growth: a relay on every unstable edge.
+
+    ::
+
+        for every k = (i -> j) in E_t:  unstable(k)  =>  insert a relay on k
+
+    Every edge present at the start of the step is checked once, in sorted ``(i, j)`` order
+    (the order of the relays' ids and weight draws); edges created during the step have empty
+    windows and are not judged.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(2, 1, T=2)
+    >>> add_edge(G, 0, 2, 0.5); add_edge(G, 1, 2, 0.5)
+    >>> G.edges[1, 2]["updates"].extend([0.5, -0.5])  # mu 0, sigma 0.5: unstable
+    >>> [e.edge for e in edge_driven_growth(G, 1, np.random.default_rng(0), SPMConfig(T=2))]
+    [(1, 2)]
+    """
+    _check_window(G, cfg)
+    events = []
+    for k in sorted(G.edges):
+        if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T):
+            events.append(insert_relay(G, k, rng, cfg, t=t))
+    return events
+
+
+# --- rule 2: random exploratory growth ----------------------------------------------------
+
+
+def n_random_edges(rho_rand: float, n_nodes: int) -> int:
+    """Number of edges proposed when random growth fires.
+
+    ::
+
+        m_t = max(floor(rho_rand N_t), 1)
+
+    Examples
+    --------
+    >>> n_random_edges(0.25, 10), n_random_edges(0.05, 10)
+    (2, 1)
+    """
+    # floor(rho_rand N_t): proportional to the current graph size
+    proportional = math.floor(rho_rand * n_nodes)
+    # max(., 1): at least one edge whenever the trigger fires
+    return max(proportional, 1)
+
+
+def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool:
+    """Whether ``u -> v`` may be added by random growth.
+
+    ``v`` is not an input, ``u != v``, there is no edge ``u -> v`` yet, and, when cycles are
+    not allowed, ``v`` cannot reach ``u`` (the new edge would close a cycle).
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(1, 2); add_edge(G, 1, 2, 0.1)
+    >>> is_valid_new_edge(G, 0, 1, False), is_valid_new_edge(G, 2, 1, False)
+    (True, False)
+    >>> is_valid_new_edge(G, 2, 1, True), is_valid_new_edge(G, 1, 0, True)
+    (True, False)
+    """
+    if u == v or G.nodes[v]["kind"] == "input" or G.has_edge(u, v):
+        return False
+    return allow_cycles or not nx.has_path(G, v, u)
+
+
+def new_edge_pool(G: nx.DiGraph, allow_cycles: bool) -> list[tuple[int, int]]:
+    """Every valid new edge (see :func:`is_valid_new_edge`), in sorted ``(u, v)`` order.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(2, 1); add_edge(G, 0, 2, 0.1)
+    >>> new_edge_pool(G, allow_cycles=False)
+    [(1, 2)]
+    """
+    nodes = sorted(G.nodes)
+    pool = []
+    for v in _targets(G):
+        # v reaches u  <=>  u is a descendant of v: one search per target, not per pair
+        closes_cycle = set() if allow_cycles else nx.descendants(G, v)
+        for u in nodes:
+            if u != v and not G.has_edge(u, v) and u not in closes_cycle:
+                pool.append((u, v))
+    return sorted(pool)
+
+
+def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool) -> tuple[int, int] | None:
+    """One pair drawn uniformly from the valid new edges, or ``None`` if there is none.
+
+    Rejection sampling (**our choice**): draw ``u`` uniformly from the sorted nodes and ``v``
+    uniformly from the sorted non-input nodes (two ``rng.integers`` draws), accept a valid
+    pair; after :data:`MAX_REJECTION_TRIES` rejections enumerate :func:`new_edge_pool` and
+    draw one index. Each accepted pair is uniform over the valid pairs, and so is the
+    fallback, so the result is uniform either way.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(2, 1); add_edge(G, 0, 2, 0.1)
+    >>> sample_new_edge(G, np.random.default_rng(0), allow_cycles=False)
+    (1, 2)
+    >>> add_edge(G, 1, 2, 0.1)
+    >>> sample_new_edge(G, np.random.default_rng(0), allow_cycles=False) is None
+    True
+    """
+    nodes, targets = sorted(G.nodes), _targets(G)
+    for _ in range(MAX_REJECTION_TRIES):
+        u = nodes[rng.integers(len(nodes))]
+        v = targets[rng.integers(len(targets))]
+        if is_valid_new_edge(G, u, v, allow_cycles):
+            return (u, v)
+    pool = new_edge_pool(G, allow_cycles)
+    if not pool:
+        return None
+    return pool[rng.integers(len(pool))]
+
+
+def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> list[Event]:
+    """Random exploratory growth.
+
+    ::
+
+        G_t ~ Bernoulli(p_rand);   G_t = 1  =>  add m_t = max(floor(rho_rand N_t), 1) edges,
+                                               each weight w ~ U[-c, c]
+
+    Draw order: one ``rng.random()`` for the trigger; then per edge, the pair
+    (:func:`sample_new_edge`) and its weight. The edges are added one at a time, so each is
+    drawn from the pool left by the previous ones; when the pool is empty, adding stops early.
+    ``N_t`` counts all nodes at the start of the step.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph
+    >>> G = empty_graph(2, 1)
+    >>> cfg = SPMConfig(p_rand=1.0, rho_rand=0.0, init_weight_scale=0.1)
+    >>> [e.edge for e in random_growth(G, 1, np.random.default_rng(0), cfg)]  # m_t = 1
+    [(1, 2)]
+    """
+    _check_window(G, cfg)
+    _require_generator(rng)
+    c = cfg.init_weight_scale
+    # G_t ~ Bernoulli(p_rand): the exploratory trigger
+    fires = rng.random() < cfg.p_rand
+    if not fires:
+        return []
+    # N_t: nodes in the graph now
+    N_t = G.number_of_nodes()
+    # m_t = max(floor(rho_rand N_t), 1)
+    m_t = n_random_edges(cfg.rho_rand, N_t)
+    events = []
+    for _ in range(m_t):
+        pair = sample_new_edge(G, rng, cfg.allow_cycles)
+        if pair is None:
+            break
+        # w ~ U[-c, c]: a small initial weight
+        w = rng.uniform(-c, c)
+        add_edge(G, *pair, w)
+        events.append(EdgeAdded(step=t, edge=pair, weight=w))
+    return events
+
+
+# --- rule 3: pruning ------------------------------------------------------------------------
+
+
+def is_prune_candidate(weight: float, updates, tau_w: float, tau_delta: float, T: int) -> bool:
+    """Membership of the pruning candidate set ``W_t``.
+
+    ::
+
+        k in W_t  <=>  |w_k| <= tau_w   and   |mu_k| <= tau_Delta
+
+    Non-strict inequalities, as the paper writes them. Judged only on a full window of ``T``
+    updates (**our choice**): a freshly grown edge has tiny ``|w|`` and no statistics yet, and
+    would otherwise be pruned before it could learn.
+
+    Examples
+    --------
+    >>> is_prune_candidate(0.25, [0.5, 0.5], tau_w=0.25, tau_delta=0.5, T=2)  # both equalities
+    True
+    >>> is_prune_candidate(0.25, [0.5], tau_w=0.25, tau_delta=0.5, T=2)      # not yet full
+    False
+    """
+    if not _is_full(updates, T):
+        return False
+    mu, _ = rolling_stats(updates)
+    # |w_k| <= tau_w: the edge contributes little
+    small = abs(weight) <= tau_w
+    # |mu_k| <= tau_Delta: and the optimizer is not moving it
+    stagnant = abs(mu) <= tau_delta
+    return bool(small and stagnant)
+
+
+def n_pruned(eta_prune: float, n_candidates: int) -> int:
+    """How many of the ``|W_t|`` candidates are deleted.
+
+    ::
+
+        n = ceil(eta_prune |W_t|)
+
+    ``ceil`` is **our choice** (the paper says "a fraction eta_prune"): with ``floor`` a lone
+    candidate (``0.8 * 1``) could never be pruned.
+
+    Examples
+    --------
+    >>> n_pruned(0.8, 1), n_pruned(0.8, 5), n_pruned(0.8, 6), n_pruned(0.8, 0)
+    (1, 4, 5, 0)
+    """
+    return math.ceil(eta_prune * n_candidates)
+
+
+def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> list[Event]:
+    """Delete a random fraction ``eta_prune`` of the candidates ``W_t``.
+
+    ::
+
+        W_t = {k : |w_k| <= tau_w and |mu_k| <= tau_Delta}
+        D_t = a uniform subset of W_t with |D_t| = ceil(eta_prune |W_t|);   E <- E - D_t
+
+    ``W_t`` is listed in sorted ``(u, v)`` order and ``D_t`` is chosen by one
+    ``rng.choice(|W_t|, n, replace=False)`` (no draw when ``n = 0``). Events are reported in
+    sorted order.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(1, 1, T=2); add_edge(G, 0, 1, 0.0)
+    >>> G.edges[0, 1]["updates"].extend([0.0, 0.0])
+    >>> prune(G, 30, np.random.default_rng(0), SPMConfig(T=2))
+    [EdgePruned(step=30, edge=(0, 1), weight=0.0)]
+    """
+    _check_window(G, cfg)
+    _require_generator(rng)
+    # W_t: the candidate set, in a fixed order so the draw below is reproducible
+    W_t = [k for k in sorted(G.edges)
+           if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
+    # n = ceil(eta_prune |W_t|)
+    n = n_pruned(cfg.eta_prune, len(W_t))
+    if n == 0:
+        return []
+    # D_t: n distinct candidates, uniformly
+    chosen = sorted(rng.choice(len(W_t), n, replace=False))
+    events = []
+    for idx in chosen:
+        u, v = W_t[idx]
+        events.append(EdgePruned(step=t, edge=(u, v), weight=G.edges[u, v]["weight"]))
+        G.remove_edge(u, v)
+    return events
+
+
+def remove_orphans(G: nx.DiGraph, t: int) -> list[Event]:
+    """Remove orphan hidden nodes, repeatedly, with their incident edges.
+
+    ::
+
+        orphan(h)  <=>  h hidden  and  (deg_in(h) = 0  or  deg_out(h) = 0)
+
+    Removing an orphan can orphan its neighbours (a dangling chain of hidden nodes), so the
+    rule is applied until no orphan is left. Inputs and outputs are never removed. Orphans
+    of one round are removed in ascending id order; each event lists the node's incident
+    edges at the moment of its removal, sorted.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge, add_hidden_node
+    >>> G = empty_graph(1, 1); a = add_hidden_node(G); b = add_hidden_node(G)
+    >>> add_edge(G, 0, a, 0.1); add_edge(G, a, b, 0.1)   # b has no way out, then neither has a
+    >>> [(e.node, e.edges) for e in remove_orphans(G, 30)]
+    [(3, ((2, 3),)), (2, ((0, 2),))]
+    """
+    events = []
+    while True:
+        orphans = [h for h in hidden_nodes(G) if G.in_degree(h) == 0 or G.out_degree(h) == 0]
+        if not orphans:
+            return events
+        for h in orphans:
+            edges = sorted(list(G.in_edges(h)) + list(G.out_edges(h)))
+            G.remove_node(h)
+            events.append(NodeRemoved(step=t, node=h, edges=tuple(edges)))
+
+
+# --- rule 4: the schedule ------------------------------------------------------------------
+
+
+def is_pruning_step(t: int, s: int) -> bool:
+    """Step ``t`` is a pruning step iff ``t mod s == 0``; every other step is a growth step.
+
+    Examples
+    --------
+    >>> [is_pruning_step(t, 3) for t in range(5)]
+    [True, False, False, True, False]
+    """
+    return t % s == 0
+
+
+def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator) -> list[Event]:
+    """One SPM step at training step ``t``; edits ``G`` in place and returns the events.
+
+    ::
+
+        t mod s == 0 :  prune, then remove orphans           (pruning step)
+        otherwise    :  edge-driven growth, then random growth (growth step)
+
+    The ablation switches of ``cfg`` turn off a rule without moving the schedule:
+    ``enable_pruning=False`` makes pruning steps no-ops (growth-only);
+    ``enable_edge_growth`` / ``enable_random_growth`` drop their rule from growth steps
+    (all three off: static). A disabled rule draws nothing from ``rng``.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph
+    >>> G = empty_graph(2, 1, T=4)
+    >>> cfg = SPMConfig(T=4, s=2, p_rand=1.0)
+    >>> [type(e).__name__ for e in spm_step(G, 1, cfg, np.random.default_rng(0))]
+    ['EdgeAdded']
+    >>> spm_step(G, 2, cfg, np.random.default_rng(0))   # pruning step; the new edge is too young
+    []
+    """
+    _check_window(G, cfg)
+    _require_generator(rng)
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"t must be an integer >= 0, got {t!r}")
+    events: list[Event] = []
+    if is_pruning_step(t, cfg.s):
+        if cfg.enable_pruning:
+            events += prune(G, t, rng, cfg)
+            events += remove_orphans(G, t)
+        return events
+    if cfg.enable_edge_growth:
+        events += edge_driven_growth(G, t, rng, cfg)
+    if cfg.enable_random_growth:
+        events += random_growth(G, t, rng, cfg)
+    return events
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _targets(G: nx.DiGraph) -> list[int]:
+    """Sorted non-input nodes: the possible heads of a new edge."""
+    return sorted(n for n, k in G.nodes(data="kind") if k != "input")
+
+
+def _require_generator(rng) -> None:
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
+
+
+def _check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
+    """The rules judge windows of ``cfg.T`` updates; the graph's deques must hold that many."""
+    if G.graph["T"] != cfg.T:
+        raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={cfg.T}")
+
+
+__all__ = [
+    "SPMConfig",
+    "MAX_REJECTION_TRIES",
+    "rolling_stats",
+    "is_unstable",
+    "insert_relay",
+    "edge_driven_growth",
+    "n_random_edges",
+    "is_valid_new_edge",
+    "new_edge_pool",
+    "sample_new_edge",
+    "random_growth",
+    "is_prune_candidate",
+    "n_pruned",
+    "prune",
+    "remove_orphans",
+    "is_pruning_step",
+    "spm_step",
+]
