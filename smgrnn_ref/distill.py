@@ -804,19 +804,28 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
 
+    #: Signals that stop a run gracefully: Ctrl-C and ``kill`` (the default SIGTERM).
+    STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
     def _request_stop(self, signum, frame):
-        # first Ctrl-C: finish the current step, checkpoint, stop; a second one aborts at once
+        # first signal: finish the current step, checkpoint, stop; a second one aborts at once
         self._stop_requested = True
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def run(self, *, pictures: bool = True) -> dict:
-        """Train up to ``cfg.steps``; checkpoint on Ctrl-C or a crash between steps; then
-        :meth:`finish`."""
+        """Train up to ``cfg.steps``; then :meth:`finish`.
+
+        Ctrl-C or SIGTERM lets the current step finish, then checkpoints and raises
+        ``KeyboardInterrupt``; an exception between steps checkpoints and propagates.
+        """
         from tqdm.auto import tqdm
 
         cfg = self.cfg
         handler_installed = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, self._request_stop) if handler_installed else None
+        previous = {}
+        if handler_installed:
+            previous = {sig: signal.signal(sig, self._request_stop) for sig in self.STOP_SIGNALS}
         bar = tqdm(total=cfg.steps, initial=self.step, disable=not self.progress, unit="step",
                    desc=run_name(cfg.env_id, cfg.variant, cfg.seed), dynamic_ncols=True)
         self._postfix(bar)
@@ -857,8 +866,8 @@ class Trainer:
             raise
         finally:
             bar.close()
-            if handler_installed:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             self.close()
         return self.finish(pictures=pictures)
 
