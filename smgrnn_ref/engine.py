@@ -36,6 +36,7 @@ from .graph import validate_graph
 from .losses import get_loss, loss_and_grad
 from .optim import adam_step
 from .params import get_params
+from .spm import spm_step
 
 
 class ReferenceEngine:
@@ -106,8 +107,6 @@ class ReferenceEngine:
 
     def spm_step(self, t: int, rng: np.random.Generator) -> list:
         """One Structural Plasticity Module step (pruning when ``t mod s == 0``)."""
-        from .spm import spm_step
-
         events = spm_step(self.G, t, self.spm, rng)
         if events:
             self.invalidate()
