@@ -44,7 +44,6 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import shutil
 import signal
 import threading
