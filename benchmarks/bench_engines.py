@@ -174,65 +174,98 @@ def machine() -> dict:
     }
 
 
-def bench_training(quick: bool):
-    rows = []
+def distilled_graph(steps: int):
+    """The graph a real ``full`` CartPole-v1 distillation run grows in ``steps`` steps
+    (``smgrnn-ref train``, fast engine, default configuration), or ``None`` if it fails."""
+    import subprocess
+    import tempfile
+
+    from smgrnn_ref.io import load_graph
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "smgrnn_ref.cli", "train", "--env", "CartPole-v1", "--steps",
+               str(steps), "--out", tmp + "/run", "--engine", "fast", "--no-progress", "--force"]
+        done = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+        if done.returncode != 0:
+            print("distillation run failed; its graph is left out:\n" + done.stderr[-2000:])
+            return None
+        return load_graph(tmp + "/run/graph.json")
+
+
+def cases(distilled):
+    """``(task label, graph)``: the grown test graphs, then the distilled graph if any."""
+    out = []
     for label, (n_in, n_out) in SIZES.items():
         for E in EDGES:
-            G = grow_graph(n_in, n_out, E, seed=E)
-            spm = SPMConfig(T=G.graph["T"])
-            rng = np.random.default_rng(0)
-            X, Y = rng.normal(size=(BATCH, n_in)), rng.normal(size=(BATCH, n_out))
-            ref = ReferenceEngine(G.copy(), adam=AdamConfig(), spm=spm)
-            fast = FastEngine(G.copy(), adam=AdamConfig(), spm=spm)
-            n_ref = max(2, int(400 / E)) if quick else max(3, int(2000 / E))
-            t_ref = best(lambda: ref.train_step(X, Y), n_ref, repeat=3)
-            t_fast = best(lambda: fast.train_step(X, Y), 50 if quick else 200)
-            rows.append({
-                "task": label, "edges": G.number_of_edges(), "nodes": G.number_of_nodes(),
-                "params": n_params(G), "depth": _levels(fast), "blocks": len(fast._blocks),
-                "ref_steps_s": 1 / t_ref, "fast_steps_s": 1 / t_fast, "speedup": t_ref / t_fast,
-            })
-            print_row(rows[-1], TRAIN_COLS)
+            out.append((label, grow_graph(n_in, n_out, E, seed=E)))
+    if distilled is not None:
+        out.append(("CartPole-v1, distilled (full)", distilled))
+    return out
+
+
+def io_sizes(G):
+    kinds = [k for _, k in G.nodes(data="kind")]
+    return kinds.count("input"), kinds.count("output")
+
+
+def bench_training(quick: bool, graphs):
+    rows = []
+    for label, G in graphs:
+        n_in, n_out = io_sizes(G)
+        E = G.number_of_edges()
+        spm = SPMConfig(T=G.graph["T"])
+        rng = np.random.default_rng(0)
+        X, Y = rng.normal(size=(BATCH, n_in)), rng.normal(size=(BATCH, n_out))
+        ref = ReferenceEngine(G.copy(), adam=AdamConfig(), spm=spm)
+        fast = FastEngine(G.copy(), adam=AdamConfig(), spm=spm)
+        n_ref = max(2, int(400 / E)) if quick else max(3, int(2000 / E))
+        t_ref = best(lambda: ref.train_step(X, Y), n_ref, repeat=3)
+        t_fast = best(lambda: fast.train_step(X, Y), 50 if quick else 200)
+        rows.append({
+            "task": label, "edges": G.number_of_edges(), "nodes": G.number_of_nodes(),
+            "params": n_params(G), "depth": _levels(fast), "blocks": len(fast._blocks),
+            "ref_steps_s": 1 / t_ref, "fast_steps_s": 1 / t_fast, "speedup": t_ref / t_fast,
+        })
+        print_row(rows[-1], TRAIN_COLS)
     return rows
 
 
-def bench_fwd_bwd(quick: bool):
+def bench_fwd_bwd(quick: bool, graphs):
     rows = []
-    for label, (n_in, n_out) in SIZES.items():
-        for E in EDGES:
-            G = grow_graph(n_in, n_out, E, seed=E)
-            P = n_params(G)
-            fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]))
-            rng = np.random.default_rng(1)
-            X = rng.normal(size=(BATCH, n_in))
-            dO = rng.normal(size=(n_out, BATCH)) / BATCH
-            mlp = mlp_same_params(n_in, n_out, P, rng)
-            number = 50 if quick else 300
+    for label, G in graphs:
+        n_in, n_out = io_sizes(G)
+        P = n_params(G)
+        fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]))
+        rng = np.random.default_rng(1)
+        X = rng.normal(size=(BATCH, n_in))
+        dO = rng.normal(size=(n_out, BATCH)) / BATCH
+        mlp = mlp_same_params(n_in, n_out, P, rng)
+        number = 50 if quick else 300
 
-            def fast_fb():
-                fast._backward(fast._forward(X), dO)
+        def fast_fb():
+            fast._backward(fast._forward(X), dO)
 
-            t_fast = best(fast_fb, number)
-            t_mlp = best(lambda: mlp.forward_backward(X, dO.T), number)
-            t_fast_f = best(lambda: fast.forward(X), number)
-            t_mlp_f = best(lambda: mlp.forward(X), number)
-            net = neat_network(G.copy())
-            t_neat = None
-            if net is not None:
-                rows_X = [list(x) for x in X]
-                t_neat = best(lambda: [net.activate(x) for x in rows_X], max(2, number // 20), repeat=3)
-                # same function: neat's outputs equal the fast engine's
-                out = np.array([net.activate(x) for x in rows_X])
-                assert np.allclose(out, fast.forward(X), atol=1e-9), "neat network differs"
-            rows.append({
-                "task": label, "edges": G.number_of_edges(), "params": P, "depth": _levels(fast),
-                "mlp_hidden": mlp.b1.size, "mlp_params": mlp.n_params,
-                "fast_fb_us": t_fast * 1e6, "mlp_fb_us": t_mlp * 1e6, "fb_ratio": t_fast / t_mlp,
-                "fast_f_us": t_fast_f * 1e6, "mlp_f_us": t_mlp_f * 1e6,
-                "neat_f_us": None if t_neat is None else t_neat * 1e6,
-                "neat_over_fast": None if t_neat is None else t_neat / t_fast_f,
-            })
-            print_row(rows[-1], FB_COLS)
+        t_fast = best(fast_fb, number)
+        t_mlp = best(lambda: mlp.forward_backward(X, dO.T), number)
+        t_fast_f = best(lambda: fast.forward(X), number)
+        t_mlp_f = best(lambda: mlp.forward(X), number)
+        net = neat_network(G.copy())
+        t_neat = None
+        if net is not None:
+            rows_X = [list(x) for x in X]
+            t_neat = best(lambda: [net.activate(x) for x in rows_X], max(2, number // 20), repeat=3)
+            # same function: neat's outputs equal the fast engine's
+            out = np.array([net.activate(x) for x in rows_X])
+            assert np.allclose(out, fast.forward(X), atol=1e-9), "neat network differs"
+        rows.append({
+            "task": label, "edges": G.number_of_edges(), "params": P, "depth": _levels(fast),
+            "mlp_hidden": mlp.b1.size, "mlp_params": mlp.n_params,
+            "fast_fb_us": t_fast * 1e6, "mlp_fb_us": t_mlp * 1e6, "fb_ratio": t_fast / t_mlp,
+            "fast_f_us": t_fast_f * 1e6, "mlp_f_us": t_mlp_f * 1e6,
+            "neat_f_us": None if t_neat is None else t_neat * 1e6,
+            "neat_over_fast": None if t_neat is None else t_neat / t_fast_f,
+        })
+        print_row(rows[-1], FB_COLS)
     return rows
 
 
@@ -277,15 +310,9 @@ def bench_spm(quick: bool):
             "edges": fast._E, "grow_fast_us": grow_fast * 1e6, "prune_fast_us": prune_fast * 1e6,
             "grow_ref_us": grow_ref * 1e6, "prune_ref_us": prune_ref * 1e6,
             "edit_fast_us": t_edit * 1e6,
+            "grow_per_edge_ns": grow_fast * 1e9 / fast._E, "prune_per_edge_ns": prune_fast * 1e9 / fast._E,
         })
         print_row(rows[-1], SPM_COLS)
-    base = rows[0]
-    for r in rows:
-        r["grow_per_edge_ns"] = r["grow_fast_us"] * 1e3 / r["edges"]
-        r["prune_per_edge_ns"] = r["prune_fast_us"] * 1e3 / r["edges"]
-    base_ratio = base["grow_fast_us"] / base["edges"]
-    for r in rows:
-        r["grow_rel"] = (r["grow_fast_us"] / r["edges"]) / base_ratio
     return rows
 
 
@@ -304,7 +331,9 @@ SPM_COLS = [("edges", "edges", "{}"), ("grow_fast_us", "fast growth step us", "{
             ("prune_fast_us", "fast pruning step us", "{:.0f}"),
             ("grow_ref_us", "reference growth step us", "{:.0f}"),
             ("prune_ref_us", "reference pruning step us", "{:.0f}"),
-            ("edit_fast_us", "fast step with one relay us", "{:.0f}")]
+            ("edit_fast_us", "fast step with one relay us", "{:.0f}"),
+            ("grow_per_edge_ns", "fast growth ns/edge", "{:.0f}"),
+            ("prune_per_edge_ns", "fast pruning ns/edge", "{:.0f}")]
 
 
 def fmt(value, spec):
@@ -326,15 +355,19 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats and sizes (a smoke run)")
     p.add_argument("--write", metavar="PATH", help="write the tables as markdown to PATH")
+    p.add_argument("--distill-steps", type=int, default=4000, metavar="N",
+                   help="also time the graph of a real CartPole-v1 'full' run of N steps (0: skip)")
     args = p.parse_args(argv)
     info = machine()
     print(f"machine: nproc={info['nproc']}  cpu={info['cpu']}  numpy={info['numpy']}  "
           f"python={info['python']}  load average at start={info['load']}")
     t0 = time.perf_counter()
+    distilled = distilled_graph(args.distill_steps) if args.distill_steps > 0 else None
+    graphs = cases(distilled)
     print("\n1. training steps/s (train_step, batch 64)")
-    train = bench_training(args.quick)
+    train = bench_training(args.quick, graphs)
     print("\n2./3. forward+backward and forward at batch 64")
-    fb = bench_fwd_bwd(args.quick)
+    fb = bench_fwd_bwd(args.quick, graphs)
     print("\n4. SPM cost per step (decisions only, no edit) and one edit")
     spm = bench_spm(args.quick)
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
@@ -343,7 +376,7 @@ def main(argv=None):
             f"machine: nproc={info['nproc']}, CPU {info['cpu']}, numpy {info['numpy']}, "
             f"Python {info['python']}, load average at start {info['load']}\n\n"
             + markdown_table(train, TRAIN_COLS) + "\n\n" + markdown_table(fb, FB_COLS) + "\n\n"
-            + markdown_table(spm, SPM_COLS + [("grow_rel", "growth cost per edge vs smallest", "{:.2f}")])
+            + markdown_table(spm, SPM_COLS)
             + "\n"
         )
     return {"machine": info, "train": train, "fwd_bwd": fb, "spm": spm}

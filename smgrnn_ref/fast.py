@@ -11,41 +11,52 @@ events (up to floating-point rounding, about ``1e-15``), many times faster.
 
 How the arrays are derived from the graph
 -----------------------------------------
-The NetworkX graph stays the source of truth of the **structure**. After each structural edit
-(and at construction) :meth:`FastEngine._compile` derives:
+The NetworkX graph stays the source of truth of the **structure**. At construction and after a
+structural edit that needs it, :meth:`FastEngine._compile` derives:
 
-* a **node order** (positions ``0..N-1``): the input nodes by ``index``, then the other nodes
-  in *blocks*. The strongly connected components (SCCs) of ``G`` are levelled (inputs at
-  level 0; a component's level is one more than the highest level among its predecessors);
-  the acyclic (single-node) components of one level that share an activation form one
-  block, and each cyclic SCC is a block of its own (members sorted by activation). Nodes of a
-  block only read nodes at earlier positions (or, inside a cyclic block, each other), so a
-  block is evaluated by one matrix product::
+* a **node order** (positions ``0..N-1``): position 0 is a constant ``1`` whose outgoing
+  "weights" are the biases, then the input nodes by ``index``, then the other nodes in
+  *blocks*. The strongly connected components (SCCs) of ``G`` are levelled (inputs at level
+  0; a component's level is one more than the highest level among its predecessors); the
+  acyclic (single-node) components of one level that share an activation form one block, and
+  each cyclic SCC is a block of its own (members sorted by activation). A block only reads
+  earlier positions (and, if cyclic, itself), so it is evaluated by one matrix product::
 
-      Z[s:e] = Wt[s:e, :s] @ A[:s] + b[s:e]        A[s:e] = f(Z[s:e])
+      A[s:e] = f( Wt[s:e, :s] @ A[:s] )          (row 0 of A is 1: the biases are column 0)
 
   and a cyclic block by ``K`` synchronous sweeps from zero, the evaluator's semantics
   (:mod:`smgrnn_ref.evaluate`)::
 
-      a^(0) = 0,   a^(k) = f( Wt[s:e, :s] @ A[:s] + b + Wt[s:e, s:e] @ a^(k-1) ),   k = 1..K
+      a^(0) = 0,   a^(k) = f( Wt[s:e, :s] @ A[:s] + Wt[s:e, s:e] @ a^(k-1) ),   k = 1..K
 
-* a **dense transposed weight matrix** ``Wt`` (``N x N``, ``Wt[pos(v), pos(u)] = w_uv``),
-  rewritten from the parameter vector after each optimizer step (a scatter of ``E`` values);
+  The cost of a pass is therefore about a constant per block (two numpy calls forward, two
+  backward) plus the arithmetic: deep graphs cost more than wide ones.
+* a **dense transposed weight matrix** ``Wt`` (``N x N``, ``Wt[pos(v), pos(u)] = w_uv`` and
+  ``Wt[pos(v), 0] = b_v``), rewritten from the parameter vector after each optimizer step
+  (one ``np.put``);
 * a **parameter vector** ``theta`` = biases of the non-input nodes in position order, then the
-  edge weights in sorted ``(u, v)`` order, with Adam moments ``m``, ``v`` and per-parameter
-  step counts ``t`` alongside, so one Adam step is a handful of vectorised operations;
+  edge weights in the engine's edge order (the graph's order at a full compile; carried edges
+  keep their place and new edges are appended), with Adam moments ``m``, ``v`` and
+  per-parameter step counts ``t`` alongside, so one Adam step is a handful of vectorised
+  operations (``1 - beta^t`` comes from a table computed with Python's ``beta ** t``, the
+  expression of :func:`smgrnn_ref.optim.adam_update`, so the steps are bit-for-bit the same);
 * **ring buffers** ``U`` (``T x E``) of the last ``T`` weight updates of every edge and
-  ``Act`` (``T x (N - n_in)``) of the recorded batch-mean activations, one row per training
-  step, with a per-column fill count (a relay's refractory clear sets the count to zero).
+  ``Act`` (``T x (N - 1 - n_in)``) of the recorded batch-mean activations, one row per
+  training step, with a per-column fill count (a relay's refractory clear sets it to zero).
 
 Numeric state of elements that survive a structural edit is carried over by key (edge
 ``(u, v)`` or node id), never re-read from the graph; new elements are read from the graph
-(fresh Adam state, empty windows, the weights the SPM drew).
+(fresh Adam state, empty windows, the weights the SPM drew). Only what is needed is rebuilt:
+random growth whose new edges run from an earlier block into a later one appends parameter
+columns, and pruning outside cyclic blocks deletes columns, both leaving the node order and
+blocks as they are (the schedule stays valid; an acyclic graph's values do not depend on
+which valid schedule evaluates them); a new or removed node, or an edge that would break the
+schedule (or split a cyclic component), derives everything again.
 
 The backward pass is written by hand: ``dL/dZ`` of a block is ``dL/dA * f'(Z)`` (``tanh``:
 ``1 - A^2``; ``relu``: ``1``, ``1/2`` at exactly zero as autograd's ``maximum`` has it, else
-``0``; identity: ``1``), propagated to earlier nodes by ``Wt[s:e, :s].T``; through the sweeps of
-a cyclic block in reverse. Weight gradients are ``sum_batch dL/dZ[v] * A[u]`` per edge; for an
+``0``; identity: ``1``), pulled from the later nodes that read the block (``Wt[e:, s:e].T @ dL/dZ[e:]``), and through
+the sweeps of a cyclic block in reverse. Weight gradients are ``sum_batch dL/dZ[v] * A[u]`` per edge; for an
 edge inside a cyclic block they are summed over the sweeps with the previous sweep's values.
 
 The SPM's *decisions* (which edges are unstable, which are pruning candidates) are
