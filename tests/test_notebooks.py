@@ -14,6 +14,7 @@ The budgets keep each notebook well under two minutes here; the values in the co
 from __future__ import annotations
 
 import ast
+import re
 import base64
 import json
 import os
@@ -44,7 +45,7 @@ SMALL_PARAMETERS: dict[str, dict] = {
 #: Files each notebook must write under its ``OUT_DIR`` (glob patterns, at least one match each).
 EXPECTED_FILES: dict[str, list[str]] = {
     "03_distill_cartpole.ipynb": ["**/*.gif", "**/frame_*.png", "**/metrics.csv"],
-    "04_ablations.ipynb": ["**/metrics.csv", "**/*.png"],
+    "04_ablations.ipynb": ["**/metrics.csv", "variants.png", "size_vs_return.png"],
 }
 
 #: Per-cell timeout, seconds: generous for a loaded shared machine; the notebooks themselves
@@ -224,3 +225,17 @@ def test_print_timings():
     if TIMINGS:
         print("\nnotebook execution times: " + ", ".join(f"{k} {v:.1f} s" for k, v in TIMINGS.items()))
 
+
+
+def test_docs_index_links_every_notebook_and_resolves():
+    index = ROOT / "docs" / "index.md"
+    text = index.read_text(encoding="utf-8")
+    for nb in NOTEBOOKS:
+        assert f"../notebooks/{nb.name}" in text, f"docs/index.md does not link {nb.name}"
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if "://" in target or target.startswith("#"):
+            continue
+        path = (index.parent / target.split("#")[0]).resolve()
+        assert path.exists(), f"docs/index.md links {target}, which does not exist"
+    img = index.parent / "img" / "topology_evolution.png"
+    assert img.read_bytes().startswith(PNG_MAGIC) and 1000 < img.stat().st_size < 300_000
