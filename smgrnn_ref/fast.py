@@ -116,6 +116,10 @@ _STATS_CHUNK = 256
 
 #: Activation codes of the block loops (a small int is cheaper to test than a string).
 _IDENTITY, _RELU, _TANH = 0, 1, 2
+
+#: How an acyclic block applies its activations: all linear, identity rows then tanh rows,
+#: or anything else (relu present) run by run.
+_LINEAR, _TANH_ROWS, _MIXED = 0, 1, 2
 _ACT_CODE = {"identity": _IDENTITY, "relu": _RELU, "tanh": _TANH}
 
 
@@ -155,12 +159,12 @@ class _Block:
     their local ``(dst, src)`` offsets, whose gradients are summed over the sweeps.
     """
 
-    __slots__ = ("s", "e", "cyclic", "runs", "act", "outs", "int_params", "int_dst", "int_src")
+    __slots__ = ("s", "e", "cyclic", "runs", "act", "outs", "out_slice", "int_params", "int_dst", "int_src")
 
     def __init__(self, s, e, cyclic, runs):
         self.s, self.e, self.cyclic, self.runs = s, e, cyclic, runs
         self.act = runs[0][2] if len(runs) == 1 else None
-        self.outs = None
+        self.outs = self.out_slice = None
         self.int_params = self.int_dst = self.int_src = None
 
 
@@ -183,17 +187,29 @@ class _Buffers:
             s, e = b.s, b.e
             if b.cyclic:
                 self.fwd.append((None, i, b, None, None))
-                self.bwd.append((None, i, b, None, None, None, None, None))
+                self.bwd.append((None, i, b, None, None, None))
                 continue
-            z = Z[s:e] if b.act == _RELU else A[s:e]
-            self.fwd.append((Wt[s:e, :s], A[:s], A[s:e], b.act, z))
+            codes = [c for _, _, c in b.runs]
+            if _RELU in codes:
+                # general: z kept for the relu slope, each run's activation on its rows
+                mode, fx, bx = _MIXED, (Z[s:e], b.runs, A[s:e]), (Z[s:e], b.runs, Fp[s:e])
+            elif _TANH in codes:
+                # identity rows (if any) first, then one tanh run: tanh in place on its rows
+                lo, hi, _ = b.runs[-1]
+                mode, fx, bx = _TANH_ROWS, A[s + lo:s + hi], (Dz[s + lo:s + hi], Fp[s + lo:s + hi])
+            else:
+                mode, fx, bx = _LINEAR, None, None
+            self.fwd.append((Wt[s:e, :s], A[:s], A[s:e], mode, fx))
             outs = None
-            if b.outs:
-                outs = (np.array([r for r, _ in b.outs]), np.array([c for _, c in b.outs]))
+            if b.out_slice is not None:
+                r0, r1, p0, p1 = b.out_slice
+                outs = (Dz[s + r0:s + r1], p0, p1, True)
+            elif b.outs:
+                outs = (Dz[s:e], np.array([r for r, _ in b.outs]), np.array([c for _, c in b.outs]), False)
             # pull: dL/dA of the block from the later nodes that read it
-            self.bwd.append((Wt[e:, s:e].T, Dz[e:], Dz[s:e], b.act, Fp[s:e], Z[s:e], outs, None))
+            self.bwd.append((Wt[e:, s:e].T, Dz[e:], Dz[s:e], mode, bx, outs))
         self.bwd.reverse()
-        self.any_tanh = any(b.act == _TANH for b in eng._blocks)
+        self.any_tanh = any(c == _TANH for b in eng._blocks for _, _, c in b.runs)
 
 
 class FastEngine:
@@ -333,11 +349,17 @@ class FastEngine:
                     cyclic_comps.append(sorted(members))
                 else:
                     groups.setdefault(_ACT_CODE[nd[members[0]]["activation"]], []).append(members[0])
-            # acyclic nodes of one level never read each other: one block per activation
-            for code in sorted(groups):
+            # acyclic nodes of one level never read each other: one block (one matrix
+            # product), its nodes grouped by activation, outputs first within a group (so a
+            # block's outputs are contiguous rows)
+            if groups:
                 s = len(nodes)
-                nodes.extend(sorted(groups[code]))
-                blocks.append(_Block(s, len(nodes), False, [(0, len(nodes) - s, code)]))
+                runs = []
+                for code in sorted(groups):
+                    lo = len(nodes) - s
+                    nodes.extend(sorted(groups[code], key=lambda n: (kinds[n] != "output", n)))
+                    runs.append((lo, len(nodes) - s, code))
+                blocks.append(_Block(s, len(nodes), False, runs))
             for members in sorted(cyclic_comps):
                 s = len(nodes)
                 members = sorted(members, key=lambda n: (_ACT_CODE[nd[n]["activation"]], n))
@@ -369,11 +391,22 @@ class FastEngine:
         psrc[nb:] = np.fromiter((pos[u] for u, _ in edges), dtype=np.intp, count=E)
         pdst[nb:] = np.fromiter((pos[v] for _, v in edges), dtype=np.intp, count=E)
         out_index = {n: j for j, n in enumerate(outputs)}
+        # dL/dlogits is permuted once per step into position order, so the outputs of an
+        # acyclic block are one slice of it
+        out_positions = sorted(pos[n] for n in outputs)
+        rank = {p_: r for r, p_ in enumerate(out_positions)}
         block_of = np.zeros(N, dtype=np.intp)
         for i, b in enumerate(blocks):
             outs = [(r, out_index[n]) for r, n in enumerate(nodes[b.s:b.e]) if n in out_index]
             b.outs = outs or None
+            b.out_slice = None
+            if outs and not b.cyclic:
+                rows = [r for r, _ in outs]
+                if rows == list(range(rows[0], rows[0] + len(rows))):
+                    p0 = rank[b.s + rows[0]]
+                    b.out_slice = (rows[0], rows[-1] + 1, p0, p0 + len(rows))
             block_of[b.s:b.e] = i
+        self._out_perm = np.array([out_index[nodes[p_]] for p_ in out_positions], dtype=np.intp)
 
         # --- numeric state: carried over by key, or read from the graph -------------------
         theta, m, v = np.empty(P), np.empty(P), np.empty(P)
@@ -587,18 +620,21 @@ class FastEngine:
         A = bf.A
         A[1:self._off] = X.T
         matmul, tanh, maximum = np.matmul, np.tanh, np.maximum
-        for W, src, dst, act, z in bf.fwd:
+        for W, src, dst, mode, x in bf.fwd:
             if W is None:
                 self._forward_cyclic(bf, src, dst)  # (block index, block)
-            elif act == _TANH:
-                # z = sum_i w_ij a_i + b_j (row 0 of A is 1: the biases), then a = tanh z
+            elif mode == _TANH_ROWS:
+                # z = sum_i w_ij a_i + b_j (row 0 of A is 1: the biases), then tanh in place
+                # on the tanh rows; identity rows (outputs) keep z
                 matmul(W, src, out=dst)
-                tanh(dst, out=dst)
-            elif act == _IDENTITY:
+                tanh(x, out=x)
+            elif mode == _LINEAR:
                 matmul(W, src, out=dst)
             else:
-                matmul(W, src, out=z)
-                maximum(z, 0.0, out=dst)
+                Zb, runs, Ab = x
+                matmul(W, src, out=Zb)
+                for lo, hi, code in runs:
+                    _act_forward(code, Zb[lo:hi], Ab[lo:hi])
         return bf
 
     def _forward_cyclic(self, bf: _Buffers, i: int, b: _Block) -> None:
@@ -659,25 +695,36 @@ class FastEngine:
     def _backward(self, bf: _Buffers, dout: np.ndarray) -> np.ndarray:
         """The gradient of the loss w.r.t. ``theta`` (biases then weights, engine order)."""
         A, Dz, Fp = bf.A, bf.Dz, bf.Fp
-        doutT = dout  # n_out x batch
+        doutT = dout  # n_out x batch, output index order (cyclic blocks)
+        doutP = dout[self._out_perm]  # the same rows in position order (acyclic blocks)
         if bf.any_tanh:
             # tanh slopes of every node at once: cheaper than one call per block
             np.multiply(A, A, out=Fp)
             np.subtract(1.0, Fp, out=Fp)
         matmul, multiply = np.matmul, np.multiply
         internal = []
-        for Wp, dsrc, ddst, act, fp, z, outs, _ in bf.bwd:
+        for Wp, dsrc, ddst, mode, x, outs in bf.bwd:
             if Wp is None:
                 internal.append(self._backward_cyclic(bf, dsrc, ddst, doutT))
                 continue
             # pull dL/dA of the block from the later nodes that read it
             matmul(Wp, dsrc, out=ddst)
             if outs is not None:
-                ddst[outs[0]] += doutT[outs[1]]
-            if act == _TANH:
-                multiply(ddst, fp, out=ddst)
-            elif act == _RELU:
-                ddst *= _relu_slope(z)
+                # + dL/dlogits on the output rows
+                v, a, b, contiguous = outs
+                if contiguous:
+                    np.add(v, doutP[a:b], out=v)
+                else:
+                    v[a] += doutT[b]
+            if mode == _TANH_ROWS:
+                multiply(x[0], x[1], out=x[0])
+            elif mode == _MIXED:
+                Zb, runs, Fb = x
+                for lo, hi, code in runs:
+                    if code == _TANH:
+                        ddst[lo:hi] *= Fb[lo:hi]
+                    elif code == _RELU:
+                        ddst[lo:hi] *= _relu_slope(Zb[lo:hi])
         off = self._off
         if self._dense_grad:
             # dL/dw_uv = sum_batch dL/dz_v a_u for all pairs, then the parameters' entries

@@ -275,3 +275,29 @@ def test_errors_match_the_reference_engine():
         FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), loss="hinge")
     with pytest.raises(ValueError, match="differs from SPMConfig.T"):
         FastEngine(G, adam=AdamConfig(), spm=SPMConfig(T=7))
+
+
+def test_mixed_activations_and_outputs_in_one_level():
+    from smgrnn_ref.graph import empty_graph
+
+    rng = np.random.default_rng(8)
+    G = empty_graph(2, 3)  # inputs 0, 1; outputs 2, 3, 4
+    G.nodes[3]["activation"] = "tanh"  # a tanh output between two linear ones
+    h_lin = add_hidden_node(G, activation="identity")
+    h_relu = add_hidden_node(G, activation="relu")
+    for v in (2, 3, 4, h_lin, h_relu):  # all on level 1
+        for u in (0, 1):
+            add_edge(G, u, v, rng.normal())
+    h2 = add_hidden_node(G)  # a second level reading them (an output among them)
+    for u in (h_lin, h_relu, 3):
+        add_edge(G, u, h2, rng.normal())
+    plan = compile_plan(G)
+    X, target = rng.normal(size=(6, 2)), rng.normal(size=(6, 3))
+    theta = get_params(G, list(plan.keys))
+    fast = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), loss="mse")
+    # one block holds the outputs 2 and 4 (linear), then the tanh output 3: not contiguous
+    assert any(b.outs and b.out_slice is None for b in fast._blocks)
+    assert np.abs(fast.forward(X) - forward_params(theta, plan, X)).max() <= TOL
+    ref_loss, ref_grad = loss_and_grad(theta, plan, X, target, "mse")
+    fast_loss, fast_grad = fast.loss_and_grad(X, target)
+    assert abs(fast_loss - ref_loss) <= TOL and np.abs(fast_grad - ref_grad).max() <= TOL
