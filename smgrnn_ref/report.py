@@ -133,9 +133,7 @@ def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
 
 def write_figures(records: list[dict], out_dir: Path) -> list[Path]:
     """Per (tag, env): return and size curves by variant; growth-only vs full parameters."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # Figure objects draw without pyplot, so no backend is forced on the caller (notebooks)
     from matplotlib.figure import Figure
 
     from .viz import _seed_band, plot_runs
