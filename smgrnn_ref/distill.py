@@ -892,10 +892,7 @@ class Trainer:
 
     def finish(self, *, pictures: bool = True) -> dict:
         """Write ``graph.json`` and the pictures; return a summary of the run."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from . import viz
+        from . import viz  # draws on Figure objects: no backend is forced on the caller
 
         G = self.engine.graph
         save_graph(G, self.out / GRAPH_FILE)
