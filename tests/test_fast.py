@@ -301,3 +301,32 @@ def test_mixed_activations_and_outputs_in_one_level():
     ref_loss, ref_grad = loss_and_grad(theta, plan, X, target, "mse")
     fast_loss, fast_grad = fast.loss_and_grad(X, target)
     assert abs(fast_loss - ref_loss) <= TOL and np.abs(fast_grad - ref_grad).max() <= TOL
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_short_random_runs_match_reference(seed):
+    """Random graphs (some cyclic) and lively random SPM settings with very short windows:
+    every kind of incremental and full recompilation gets exercised."""
+    rng = np.random.default_rng(100 + seed)
+    T = 4
+    G = random_graph(rng, cyclic=seed % 2 == 1, relu=seed == 2)
+    G.graph["T"] = T
+    for _, _, d in G.edges(data=True):
+        d["updates"] = type(d["updates"])(maxlen=T)
+    for _, d in G.nodes(data=True):
+        if "activations" in d:
+            d["activations"] = type(d["activations"])(maxlen=T)
+    cfg = SPMConfig(T=T, s=5, lambda_edge=float(rng.uniform(0.0, 0.05)), tau_w=0.5, tau_delta=0.05,
+                    p_rand=0.5, rho_rand=0.2, allow_cycles=bool(seed % 2), init_weight_scale=0.2)
+    ref, fast = engines(G, loss=["kl", "mse"][seed % 2], spm=cfg, adam=AdamConfig(lr=0.02))
+    data_rng = np.random.default_rng(seed)
+    spm_rngs = np.random.default_rng(7), np.random.default_rng(7)
+    events = ([], [])
+    for t in range(1, 61):
+        X, target = data_rng.normal(size=(5, 3)), data_rng.normal(size=(5, 2))
+        for i, eng in enumerate((ref, fast)):
+            eng.train_step(X, target)
+            events[i].extend(eng.spm_step(t, spm_rngs[i]))
+    assert len(events[0]) > 10
+    assert_events_equal(*events)
+    assert_graphs_equal(ref.graph, fast.graph)
