@@ -891,8 +891,17 @@ class FastEngine:
         return mu, s2, M
 
     def unstable_edges(self) -> list[tuple[int, int]]:
-        """Edges meeting the instability criterion now, in sorted order (vectorised;
-        borderline windows re-judged by :func:`smgrnn_ref.spm.is_unstable`)."""
+        """Edges meeting the instability criterion now (full windows only).
+
+        Vectorised over the update ring buffer; borderline windows are re-judged by
+        :func:`smgrnn_ref.spm.is_unstable`, so the result equals that rule applied to every
+        edge of the synchronised graph.
+
+        Returns
+        -------
+        list of (int, int)
+            In sorted ``(u, v)`` order, the order edge-driven growth visits them.
+        """
         return [self._edges[k] for k in self._unstable_indices()]
 
     def _unstable_indices(self) -> np.ndarray:
@@ -918,8 +927,16 @@ class FastEngine:
         return self._by_key(np.nonzero(sure)[0])
 
     def prune_candidates(self) -> list[tuple[int, int]]:
-        """The candidate set ``W_t`` in sorted order (vectorised; borderline windows
-        re-judged by :func:`smgrnn_ref.spm.is_prune_candidate`)."""
+        """The pruning candidate set ``W_t`` now (full windows only).
+
+        Vectorised; borderline windows are re-judged by
+        :func:`smgrnn_ref.spm.is_prune_candidate`.
+
+        Returns
+        -------
+        list of (int, int)
+            In sorted ``(u, v)`` order, the order :func:`smgrnn_ref.spm.prune` lists them.
+        """
         return [self._edges[k] for k in self._prune_indices()]
 
     def _prune_indices(self) -> np.ndarray:
