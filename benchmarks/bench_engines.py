@@ -7,12 +7,13 @@ What is measured (SMGrNN, Jia & Zhou, arXiv 2512.12713; engines of :mod:`smgrnn_
 and :mod:`smgrnn_ref.fast`):
 
 1. **training steps/s** (``train_step`` on a batch of 64: forward, loss, backward, Adam and
-   the recorded windows), reference vs fast, on CartPole-v1-sized (4 in, 2 out) and
+   the recorded windows), reference vs fast with each of its kernels (``numba``: the compiled
+   node loop, ``numpy``: one matrix product per block), on CartPole-v1-sized (4 in, 2 out) and
    LunarLander-v3-sized (8 in, 4 out) graphs of about 50, 200 and 1,000 edges;
 2. **forward + backward** at batch 64 (from the inputs to every parameter's gradient, given
-   ``dL/dlogits``; no loss, no optimizer) of the fast engine vs a hand-written dense numpy MLP
-   with one tanh hidden layer and the same number of parameters (the practical lower bound
-   of numpy);
+   ``dL/dlogits``; no loss, no optimizer) of the fast engine (both kernels) vs a hand-written
+   dense numpy MLP with one tanh hidden layer and the same number of parameters (the practical
+   lower bound of numpy);
 3. **forward only** at batch 64 vs neat-python's ``FeedForwardNetwork`` built on the same
    topology and weights (neat-python has no backward pass; it evaluates one sample per
    ``activate`` call, so a batch is 64 calls);
@@ -24,8 +25,9 @@ and :mod:`smgrnn_ref.fast`):
 The test graphs are grown the way the SPM grows them: from the paper's initial graph
 (inputs and outputs only, density 0.8), alternately a relay on a random edge (the edge kept)
 and a random new edge between unconnected nodes (acyclic), until the edge count is reached.
-Their depth (number of topological levels) matters for the fast engine, whose cost is about
-a constant per level; it is printed with every graph.
+Their depth (number of topological levels) matters for the fast engine's numpy kernel, whose
+cost is about a constant per level; it is printed with every graph. The numba kernel is
+compiled (or loaded from numba's cache) before timing.
 
 Timings are the minimum over repeats (the machine is shared; the minimum is the least
 disturbed measurement).
@@ -48,12 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from smgrnn_ref import spm as S  # noqa: E402
 from smgrnn_ref.config import AdamConfig, SPMConfig  # noqa: E402
 from smgrnn_ref.engine import ReferenceEngine  # noqa: E402
-from smgrnn_ref.fast import FastEngine  # noqa: E402
+from smgrnn_ref.fast import FastEngine, _numba_kernels  # noqa: E402
 from smgrnn_ref.graph import add_edge, initial_graph, n_params  # noqa: E402
 
 BATCH = 64
 SIZES = {"CartPole-v1 (4 in, 2 out)": (4, 2), "LunarLander-v3 (8 in, 4 out)": (8, 4)}
 EDGES = (50, 200, 1000)
+#: The fast engine's kernels measured (numba only when it is installed).
+KERNELS = ("numba", "numpy") if _numba_kernels() is not None else ("numpy",)
 
 
 # --- graphs ----------------------------------------------------------------------------------
@@ -165,10 +169,17 @@ def machine() -> dict:
                 break
     except OSError:
         pass
+    try:
+        import numba
+
+        numba_version = numba.__version__
+    except ImportError:
+        numba_version = "not installed"
     return {
         "nproc": os.cpu_count(),
         "cpu": cpu,
         "numpy": np.__version__,
+        "numba": numba_version,
         "python": platform.python_version(),
         "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
@@ -217,15 +228,20 @@ def bench_training(quick: bool, graphs):
         rng = np.random.default_rng(0)
         X, Y = rng.normal(size=(BATCH, n_in)), rng.normal(size=(BATCH, n_out))
         ref = ReferenceEngine(G.copy(), adam=AdamConfig(), spm=spm)
-        fast = FastEngine(G.copy(), adam=AdamConfig(), spm=spm)
         n_ref = max(2, int(400 / E)) if quick else max(3, int(2000 / E))
         t_ref = best(lambda: ref.train_step(X, Y), n_ref, repeat=3)
-        t_fast = best(lambda: fast.train_step(X, Y), 50 if quick else 200)
-        rows.append({
-            "task": label, "edges": G.number_of_edges(), "nodes": G.number_of_nodes(),
-            "params": n_params(G), "depth": _levels(fast), "blocks": len(fast._blocks),
-            "ref_steps_s": 1 / t_ref, "fast_steps_s": 1 / t_fast, "speedup": t_ref / t_fast,
-        })
+        row = {"task": label, "edges": G.number_of_edges(), "nodes": G.number_of_nodes(),
+               "params": n_params(G), "ref_steps_s": 1 / t_ref}
+        for kernel in ("numba", "numpy"):
+            if kernel not in KERNELS:
+                row[f"{kernel}_steps_s"] = row[f"{kernel}_speedup"] = None
+                continue
+            fast = FastEngine(G.copy(), adam=AdamConfig(), spm=spm, kernel=kernel)
+            fast.train_step(X, Y)  # compile (or load the cached kernel)
+            t_fast = best(lambda: fast.train_step(X, Y), 50 if quick else 200)
+            row.update({f"{kernel}_steps_s": 1 / t_fast, f"{kernel}_speedup": t_ref / t_fast,
+                        "depth": _levels(fast), "blocks": len(fast._blocks)})
+        rows.append(row)
         print_row(rows[-1], TRAIN_COLS)
     return rows
 
@@ -235,20 +251,32 @@ def bench_fwd_bwd(quick: bool, graphs):
     for label, G in graphs:
         n_in, n_out = io_sizes(G)
         P = n_params(G)
-        fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]))
         rng = np.random.default_rng(1)
         X = rng.normal(size=(BATCH, n_in))
         dO = rng.normal(size=(n_out, BATCH)) / BATCH
         mlp = mlp_same_params(n_in, n_out, P, rng)
         number = 50 if quick else 300
-
-        def fast_fb():
-            fast._backward(fast._forward(X), dO)
-
-        t_fast = best(fast_fb, number)
         t_mlp = best(lambda: mlp.forward_backward(X, dO.T), number)
-        t_fast_f = best(lambda: fast.forward(X), number)
         t_mlp_f = best(lambda: mlp.forward(X), number)
+        row = {"task": label, "edges": G.number_of_edges(), "params": P,
+               "mlp_hidden": mlp.b1.size, "mlp_params": mlp.n_params,
+               "mlp_fb_us": t_mlp * 1e6, "mlp_f_us": t_mlp_f * 1e6}
+        for kernel in ("numba", "numpy"):
+            if kernel not in KERNELS:
+                row.update({f"{kernel}_fb_us": None, f"{kernel}_fb_ratio": None, f"{kernel}_f_us": None})
+                continue
+            fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]), kernel=kernel)
+
+            def fast_fb():
+                fast._backward(fast._forward(X), dO)
+
+            fast_fb()  # compile (or load the cached kernel)
+            t_fast = best(fast_fb, number)
+            t_fast_f = best(lambda: fast.forward(X), number)
+            row.update({f"{kernel}_fb_us": t_fast * 1e6, f"{kernel}_fb_ratio": t_fast / t_mlp,
+                        f"{kernel}_f_us": t_fast_f * 1e6, "depth": _levels(fast)})
+        fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]), kernel=KERNELS[0])
+        t_fast_f = row[f"{KERNELS[0]}_f_us"] / 1e6
         net = neat_network(G.copy())
         t_neat = None
         if net is not None:
@@ -257,14 +285,9 @@ def bench_fwd_bwd(quick: bool, graphs):
             # same function: neat's outputs equal the fast engine's
             out = np.array([net.activate(x) for x in rows_X])
             assert np.allclose(out, fast.forward(X), atol=1e-9), "neat network differs"
-        rows.append({
-            "task": label, "edges": G.number_of_edges(), "params": P, "depth": _levels(fast),
-            "mlp_hidden": mlp.b1.size, "mlp_params": mlp.n_params,
-            "fast_fb_us": t_fast * 1e6, "mlp_fb_us": t_mlp * 1e6, "fb_ratio": t_fast / t_mlp,
-            "fast_f_us": t_fast_f * 1e6, "mlp_f_us": t_mlp_f * 1e6,
-            "neat_f_us": None if t_neat is None else t_neat * 1e6,
-            "neat_over_fast": None if t_neat is None else t_neat / t_fast_f,
-        })
+        row.update({"neat_f_us": None if t_neat is None else t_neat * 1e6,
+                    "neat_over_fast": None if t_neat is None else t_neat / t_fast_f})
+        rows.append(row)
         print_row(rows[-1], FB_COLS)
     return rows
 
@@ -320,12 +343,15 @@ def bench_spm(quick: bool):
 
 TRAIN_COLS = [("task", "task", "{}"), ("edges", "edges", "{}"), ("nodes", "nodes", "{}"),
               ("depth", "depth", "{}"), ("ref_steps_s", "reference steps/s", "{:.1f}"),
-              ("fast_steps_s", "fast steps/s", "{:.0f}"), ("speedup", "speed-up", "{:.0f}x")]
+              ("numba_steps_s", "fast (numba) steps/s", "{:.0f}"), ("numba_speedup", "speed-up", "{:.0f}x"),
+              ("numpy_steps_s", "fast (numpy) steps/s", "{:.0f}"), ("numpy_speedup", "speed-up", "{:.0f}x")]
 FB_COLS = [("task", "task", "{}"), ("edges", "edges", "{}"), ("params", "params", "{}"),
            ("depth", "depth", "{}"), ("mlp_hidden", "MLP hidden", "{}"),
-           ("fast_fb_us", "fast fwd+bwd us", "{:.0f}"), ("mlp_fb_us", "MLP fwd+bwd us", "{:.0f}"),
-           ("fb_ratio", "fast/MLP", "{:.1f}x"), ("fast_f_us", "fast fwd us", "{:.0f}"),
-           ("mlp_f_us", "MLP fwd us", "{:.0f}"), ("neat_f_us", "neat fwd us", "{:.0f}"),
+           ("mlp_fb_us", "MLP fwd+bwd us", "{:.0f}"),
+           ("numba_fb_us", "numba fwd+bwd us", "{:.0f}"), ("numba_fb_ratio", "numba/MLP", "{:.1f}x"),
+           ("numpy_fb_us", "numpy fwd+bwd us", "{:.0f}"), ("numpy_fb_ratio", "numpy/MLP", "{:.1f}x"),
+           ("mlp_f_us", "MLP fwd us", "{:.0f}"), ("numba_f_us", "numba fwd us", "{:.0f}"),
+           ("numpy_f_us", "numpy fwd us", "{:.0f}"), ("neat_f_us", "neat fwd us", "{:.0f}"),
            ("neat_over_fast", "neat/fast (fwd)", "{:.0f}x")]
 SPM_COLS = [("edges", "edges", "{}"), ("grow_fast_us", "fast growth step us", "{:.0f}"),
             ("prune_fast_us", "fast pruning step us", "{:.0f}"),
@@ -359,7 +385,7 @@ def main(argv=None):
                    help="also time the graph of a real CartPole-v1 'full' run of N steps (0: skip)")
     args = p.parse_args(argv)
     info = machine()
-    print(f"machine: nproc={info['nproc']}  cpu={info['cpu']}  numpy={info['numpy']}  "
+    print(f"machine: nproc={info['nproc']}  cpu={info['cpu']}  numpy={info['numpy']}  numba={info['numba']}  "
           f"python={info['python']}  load average at start={info['load']}")
     t0 = time.perf_counter()
     distilled = distilled_graph(args.distill_steps) if args.distill_steps > 0 else None
@@ -373,7 +399,7 @@ def main(argv=None):
     print(f"\n(total {time.perf_counter() - t0:.0f} s)")
     if args.write:
         Path(args.write).write_text(
-            f"machine: nproc={info['nproc']}, CPU {info['cpu']}, numpy {info['numpy']}, "
+            f"machine: nproc={info['nproc']}, CPU {info['cpu']}, numpy {info['numpy']}, numba {info['numba']}, "
             f"Python {info['python']}, load average at start {info['load']}\n\n"
             + markdown_table(train, TRAIN_COLS) + "\n\n" + markdown_table(fb, FB_COLS) + "\n\n"
             + markdown_table(spm, SPM_COLS)

@@ -29,8 +29,12 @@ structural edit that needs it, :meth:`FastEngine._compile` derives:
 
       a^(0) = 0,   a^(k) = f( Wt[s:e, :s] @ A[:s] + Wt[s:e, s:e] @ a^(k-1) ),   k = 1..K
 
-  The cost of a pass is therefore about a constant per block (two numpy calls forward, two
-  backward) plus the arithmetic: deep graphs cost more than wide ones.
+  With the ``numpy`` kernel the cost of a pass is therefore about a constant per block (two
+  numpy calls forward, two backward) plus the arithmetic: deep graphs cost more than wide
+  ones. The ``numba`` kernel (the default when numba is importable, see ``kernel``) runs the
+  same schedule as two compiled functions, one loop per node over its incoming edges (CSR by
+  destination position) with the batch innermost, so its cost is the arithmetic alone;
+  ``tanh`` there is :func:`_nb_tanh` (within 3 ulp of numpy's, vectorisable).
 * a **dense transposed weight matrix** ``Wt`` (``N x N``, ``Wt[pos(v), pos(u)] = w_uv`` and
   ``Wt[pos(v), 0] = b_v``), rewritten from the parameter vector after each optimizer step
   (one ``np.put``);
@@ -212,6 +216,260 @@ class _Buffers:
         self.any_tanh = any(c == _TANH for b in eng._blocks for _, _, c in b.runs)
 
 
+
+# --- the compiled kernel (numba) -------------------------------------------------------------
+#
+# Plain Python functions at module level, compiled lazily by :func:`_numba_kernels` with
+# ``numba.njit(cache=True)`` (the machine code is cached next to this file across processes).
+# One loop per node over its incoming edges (CSR by destination position), the batch innermost
+# (contiguous rows of ``A``); no numpy call per level, so deep graphs cost only their
+# arithmetic. Activation codes: 0 identity, 1 relu, 2 tanh (``_IDENTITY``, ``_RELU``, ``_TANH``).
+# ``error_model="numpy"`` (no zero-division checks) lets LLVM vectorise the batch loops.
+
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # fdlibm's split
+_INV_LN2 = 1.44269504088896338700e+00
+(_E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = (
+    1.0, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880, 1 / 3628800,
+    1 / 39916800, 1 / 479001600, 1 / 6227020800)
+
+
+def _nb_tanh(z):
+    """``tanh(z)`` within 3 ulp of numpy's (its absolute error is below ``4e-16``), branch-free
+    so that LLVM vectorises the loops that call it (libm's ``tanh`` is a scalar call, several
+    times slower than the whole affine part of a node).
+
+    ``tanh |z| = -m / (2 + m)`` with ``m = expm1(-2|z|)``; ``expm1`` by range reduction
+    ``2|z| = k ln 2 + r`` (``|r| <= ln(2)/2``), a degree-13 Taylor polynomial for
+    ``expm1(-r)`` and ``2^-k`` from the bits of ``k`` (exact powers of two). ``|z| >= 20``
+    gives exactly ``+-1`` (as the rounded ``tanh``); NaN stays NaN.
+    """
+    y = 2.0 * abs(z)
+    y = min(y, 40.0)
+    kf = np.floor(y * _INV_LN2 + 0.5)
+    x = (kf * _LN2_HI - y) + kf * _LN2_LO  # -r
+    q = x * (_E1 + x * (_E2 + x * (_E3 + x * (_E4 + x * (_E5 + x * (_E6 + x * (_E7 + x * (
+        _E8 + x * (_E9 + x * (_E10 + x * (_E11 + x * (_E12 + x * _E13))))))))))))
+    sc = 1.0
+    bit = kf >= 32.0
+    sc = sc * (2.3283064365386963e-10 if bit else 1.0)
+    kf = kf - (32.0 if bit else 0.0)
+    bit = kf >= 16.0
+    sc = sc * (1.52587890625e-05 if bit else 1.0)
+    kf = kf - (16.0 if bit else 0.0)
+    bit = kf >= 8.0
+    sc = sc * (0.00390625 if bit else 1.0)
+    kf = kf - (8.0 if bit else 0.0)
+    bit = kf >= 4.0
+    sc = sc * (0.0625 if bit else 1.0)
+    kf = kf - (4.0 if bit else 0.0)
+    bit = kf >= 2.0
+    sc = sc * (0.25 if bit else 1.0)
+    kf = kf - (2.0 if bit else 0.0)
+    sc = sc * (0.5 if kf >= 1.0 else 1.0)
+    m = sc * q + (sc - 1.0)  # exp(-2|z|) - 1, no cancellation for small |z|
+    r = -m / (2.0 + m)
+    r = r if z >= 0.0 else -r
+    return r if z == z else z
+
+
+def _nb_rowdot(P, i, Q, k, B):
+    """``sum_b P[i, b] Q[k, b]`` with four partial sums (vectorisable, unlike one chain)."""
+    s0 = s1 = s2 = s3 = 0.0
+    B4 = B - B % 4
+    for b in range(0, B4, 4):
+        s0 += P[i, b] * Q[k, b]
+        s1 += P[i, b + 1] * Q[k, b + 1]
+        s2 += P[i, b + 2] * Q[k, b + 2]
+        s3 += P[i, b + 3] * Q[k, b + 3]
+    for b in range(B4, B):
+        s0 += P[i, b] * Q[k, b]
+    return (s0 + s1) + (s2 + s3)
+
+
+#: The compiled helpers, bound by :func:`_numba_kernels` (the kernels read these globals).
+_nb_tanh_c = _nb_rowdot_c = None
+
+
+def _nb_forward(A, Z, SA, SZ, theta, in_ptr, in_src, in_par, act, blk_s, blk_e, blk_cyc, off, K):
+    """Forward pass in place: ``A`` (``N x B``, rows ``0..off-1`` set by the caller), ``Z`` the
+    pre-activations; a cyclic block keeps its sweeps in ``SA[k]`` (``a^(k)``) and ``SZ[k-1]``
+    (``z^(k)``)."""
+    B = A.shape[1]
+    for bi in range(blk_s.shape[0]):
+        s = blk_s[bi]
+        e = blk_e[bi]
+        if blk_cyc[bi] == 0:
+            for j in range(s, e):
+                bias = theta[j - off]
+                for b in range(B):
+                    Z[j, b] = bias
+                for q in range(in_ptr[j], in_ptr[j + 1]):
+                    w = theta[in_par[q]]
+                    u = in_src[q]
+                    for b in range(B):
+                        Z[j, b] += w * A[u, b]
+                c = act[j]
+                if c == 2:
+                    for b in range(B):
+                        A[j, b] = _nb_tanh_c(Z[j, b])
+                elif c == 1:
+                    for b in range(B):
+                        z = Z[j, b]
+                        A[j, b] = 0.0 if z < 0.0 else z
+                else:
+                    for b in range(B):
+                        A[j, b] = Z[j, b]
+        else:
+            # the part from earlier nodes and the bias, constant over the sweeps, into Z
+            for j in range(s, e):
+                bias = theta[j - off]
+                for b in range(B):
+                    Z[j, b] = bias
+                    SA[0, j, b] = 0.0
+                for q in range(in_ptr[j], in_ptr[j + 1]):
+                    u = in_src[q]
+                    if u < s:
+                        w = theta[in_par[q]]
+                        for b in range(B):
+                            Z[j, b] += w * A[u, b]
+            # K synchronous sweeps from zero
+            for k in range(1, K + 1):
+                for j in range(s, e):
+                    for b in range(B):
+                        SZ[k - 1, j, b] = Z[j, b]
+                    for q in range(in_ptr[j], in_ptr[j + 1]):
+                        u = in_src[q]
+                        if u >= s:
+                            w = theta[in_par[q]]
+                            for b in range(B):
+                                SZ[k - 1, j, b] += w * SA[k - 1, u, b]
+                    c = act[j]
+                    for b in range(B):
+                        z = SZ[k - 1, j, b]
+                        if c == 2:
+                            SA[k, j, b] = _nb_tanh_c(z)
+                        elif c == 1:
+                            SA[k, j, b] = 0.0 if z < 0.0 else z
+                        else:
+                            SA[k, j, b] = z
+            for j in range(s, e):
+                for b in range(B):
+                    A[j, b] = SA[K, j, b]
+
+
+def _nb_backward(A, Z, DA, W1, W2, SA, SZ, dout, out_pos, theta, in_ptr, in_src, in_par, act,
+                 blk_s, blk_e, blk_cyc, off, K, grad):
+    """Backward pass: ``grad`` (biases then weights, the engine's order) from ``dout``
+    (``n_out x B``, output index order). ``DA`` accumulates ``dL/da`` and then holds
+    ``dL/dz`` of each node; ``W1``, ``W2`` are work rows for the sweeps of cyclic blocks."""
+    N, B = A.shape
+    for j in range(off, N):
+        for b in range(B):
+            DA[j, b] = 0.0
+    for c in range(out_pos.shape[0]):
+        j = out_pos[c]
+        for b in range(B):
+            DA[j, b] += dout[c, b]
+    for bi in range(blk_s.shape[0] - 1, -1, -1):
+        s = blk_s[bi]
+        e = blk_e[bi]
+        if blk_cyc[bi] != 0:
+            # back through a^(k) = f(z_ext + Wc a^(k-1)): W1 = dL/dz^(k), W2 = sum over k
+            for j in range(s, e):
+                for b in range(B):
+                    W2[j, b] = 0.0
+                for q in range(in_ptr[j], in_ptr[j + 1]):
+                    if in_src[q] >= s:
+                        grad[in_par[q]] = 0.0
+            for k in range(K, 0, -1):
+                for j in range(s, e):
+                    c = act[j]
+                    for b in range(B):
+                        if c == 2:
+                            a = SA[k, j, b]
+                            d = DA[j, b] * (1.0 - a * a)
+                        elif c == 1:
+                            z = SZ[k - 1, j, b]
+                            d = DA[j, b] * (1.0 if z > 0.0 else (0.5 if z == 0.0 else 0.0))
+                        else:
+                            d = DA[j, b]
+                        W1[j, b] = d
+                        W2[j, b] += d
+                        DA[j, b] = 0.0
+                for j in range(s, e):
+                    for q in range(in_ptr[j], in_ptr[j + 1]):
+                        u = in_src[q]
+                        if u >= s:
+                            p = in_par[q]
+                            w = theta[p]
+                            grad[p] += _nb_rowdot_c(W1, j, SA[k - 1], u, B)
+                            for b in range(B):
+                                DA[u, b] += w * W1[j, b]
+            for j in range(e - 1, s - 1, -1):
+                for b in range(B):
+                    DA[j, b] = W2[j, b]
+        for j in range(e - 1, s - 1, -1):
+            if blk_cyc[bi] == 0:
+                c = act[j]
+                if c == 2:
+                    for b in range(B):
+                        a = A[j, b]
+                        DA[j, b] *= 1.0 - a * a
+                elif c == 1:
+                    for b in range(B):
+                        z = Z[j, b]
+                        DA[j, b] *= 1.0 if z > 0.0 else (0.5 if z == 0.0 else 0.0)
+            grad[j - off] = _nb_rowdot_c(DA, j, A, 0, B)  # row 0 of A is 1
+            for q in range(in_ptr[j], in_ptr[j + 1]):
+                u = in_src[q]
+                if u >= s:
+                    continue  # inside a cyclic block: done above, summed over the sweeps
+                p = in_par[q]
+                grad[p] = _nb_rowdot_c(DA, j, A, u, B)
+                if u >= off:
+                    w = theta[p]
+                    for b in range(B):
+                        DA[u, b] += w * DA[j, b]
+
+
+_NUMBA = None
+
+
+def _numba_kernels():
+    """``(forward, backward)`` compiled with ``numba.njit(cache=True)``, or ``None`` when
+    numba cannot be imported."""
+    global _NUMBA, _nb_tanh_c, _nb_rowdot_c
+    if _NUMBA is None:
+        try:
+            import numba
+        except ImportError:
+            _NUMBA = False
+        else:
+            opts = dict(cache=True, nogil=True, error_model="numpy")
+            _nb_tanh_c = numba.njit(inline="always", **opts)(_nb_tanh)
+            _nb_rowdot_c = numba.njit(inline="always", **opts)(_nb_rowdot)
+            _NUMBA = (numba.njit(**opts)(_nb_forward), numba.njit(**opts)(_nb_backward))
+    return _NUMBA or None
+
+
+class _NumbaBuffers:
+    """Work arrays of the compiled kernel for one batch size (one compiled structure)."""
+
+    def __init__(self, eng: "FastEngine", B: int):
+        N = eng._N
+        self.A = np.empty((N, B))
+        self.A[0] = 1.0
+        self.Z = np.empty((N, B))
+        self.DA = np.empty((N, B))
+        if any(b.cyclic for b in eng._blocks):
+            K = int(eng.spm.sweeps)
+            self.W1, self.W2 = np.empty((N, B)), np.empty((N, B))
+            self.SA, self.SZ = np.empty((K + 1, N, B)), np.empty((K, N, B))
+        else:  # unused: placeholders of the same types (one compiled specialisation)
+            self.W1 = self.W2 = np.empty((1, 1))
+            self.SA = self.SZ = np.empty((1, 1, 1))
+
+
 class FastEngine:
     """Trains one SMGrNN graph with array arithmetic; same interface and results as
     :class:`smgrnn_ref.engine.ReferenceEngine`.
@@ -227,19 +485,37 @@ class FastEngine:
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
     loss : {"kl", "mse"}
         Distillation loss against the expert's logits.
+    kernel : {"auto", "numba", "numpy"}
+        How the forward and backward passes run: ``"numba"`` a compiled loop over the nodes
+        (cost independent of the graph's depth; needs numba), ``"numpy"`` one matrix product
+        per block, ``"auto"`` (default) numba when it can be imported, else numpy. The
+        resolved name is :attr:`kernel`.
 
     Raises
     ------
     ValueError
         For an invalid graph, an unknown loss, or a graph window ``T`` that differs from
-        ``spm.T`` (the reference engine's checks and messages).
+        ``spm.T`` (the reference engine's checks and messages), or an unknown ``kernel``.
+    ImportError
+        For ``kernel="numba"`` when numba cannot be imported.
     """
 
     name = "fast"
 
-    def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl"):
+    def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl",
+                 kernel: str = "auto"):
         validate_graph(G)
         get_loss(loss)  # fail early on an unknown loss name
+        if kernel not in ("auto", "numba", "numpy"):
+            raise ValueError(f"unknown kernel {kernel!r}; known: ['auto', 'numba', 'numpy']")
+        if kernel != "numpy":
+            self._nb_kernels = _numba_kernels()
+            if self._nb_kernels is None and kernel == "numba":
+                raise ImportError("kernel='numba' needs numba (pip install numba)")
+        else:
+            self._nb_kernels = None
+        #: The kernel in use: ``"numba"`` or ``"numpy"``.
+        self.kernel = "numpy" if self._nb_kernels is None else "numba"
         if G.graph["T"] != spm.T:
             raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={spm.T}")
         self._G, self.adam, self.spm, self.loss = G, adam, spm, loss
@@ -484,9 +760,31 @@ class FastEngine:
                 inside = np.nonzero((pdst >= b.s) & (pdst < b.e) & (psrc >= b.s) & (psrc < b.e))[0]
                 b.int_params, b.int_dst, b.int_src = inside, pdst[inside] - b.s, psrc[inside] - b.s
         np.put(self._Wt, self._wflat, self._theta)
+        if self._nb_kernels is not None:
+            self._index_csr()
+            return
         for B, bf in list(self._bufs.items()):
             if (bf.GW is None) == self._dense_grad:
                 del self._bufs[B]  # gradient strategy changed: rebuild the work arrays
+
+    def _index_csr(self) -> None:
+        """The compiled kernel's arrays: incoming edges by destination position (CSR, sources
+        ascending), activation codes by position, block bounds."""
+        N, nb = self._N, self._nb
+        dst, src = self._pdst[nb:], self._psrc[nb:]
+        order = np.lexsort((src, dst))
+        self._in_par = (nb + order).astype(np.intp)
+        self._in_src = np.ascontiguousarray(src[order], dtype=np.intp)
+        self._in_ptr = np.zeros(N + 1, dtype=np.intp)
+        np.cumsum(np.bincount(dst, minlength=N), out=self._in_ptr[1:])
+        act = np.zeros(N, dtype=np.intp)
+        for b in self._blocks:
+            for lo, hi, code in b.runs:
+                act[b.s + lo:b.s + hi] = code
+        self._act = act
+        self._blk_s = np.array([b.s for b in self._blocks], dtype=np.intp)
+        self._blk_e = np.array([b.e for b in self._blocks], dtype=np.intp)
+        self._blk_cyc = np.array([b.cyclic for b in self._blocks], dtype=np.intp)
 
     def _can_add_in_place(self, u: int, v: int) -> bool:
         """Whether ``u -> v`` leaves the block schedule valid: ``u`` is computed in an
@@ -555,7 +853,7 @@ class FastEngine:
         if bf is None:
             if len(self._bufs) >= 4:  # a few batch sizes in use (acting, training): keep those
                 self._bufs.clear()
-            bf = self._bufs[B] = _Buffers(self, B)
+            bf = self._bufs[B] = (_Buffers if self._nb_kernels is None else _NumbaBuffers)(self, B)
         return bf
 
     def _rows(self, n: int, ptr: int) -> np.ndarray:
@@ -619,6 +917,11 @@ class FastEngine:
         bf = self._buffers(X.shape[0])
         A = bf.A
         A[1:self._off] = X.T
+        if self._nb_kernels is not None:
+            self._nb_kernels[0](A, bf.Z, bf.SA, bf.SZ, self._theta, self._in_ptr, self._in_src,
+                                self._in_par, self._act, self._blk_s, self._blk_e, self._blk_cyc,
+                                self._off, int(self.spm.sweeps))
+            return bf
         matmul, tanh, maximum = np.matmul, np.tanh, np.maximum
         for W, src, dst, mode, x in bf.fwd:
             if W is None:
@@ -694,6 +997,13 @@ class FastEngine:
 
     def _backward(self, bf: _Buffers, dout: np.ndarray) -> np.ndarray:
         """The gradient of the loss w.r.t. ``theta`` (biases then weights, engine order)."""
+        if self._nb_kernels is not None:
+            grad = np.empty(len(self._theta))
+            self._nb_kernels[1](bf.A, bf.Z, bf.DA, bf.W1, bf.W2, bf.SA, bf.SZ,
+                                np.ascontiguousarray(dout), self._out_pos, self._theta,
+                                self._in_ptr, self._in_src, self._in_par, self._act, self._blk_s,
+                                self._blk_e, self._blk_cyc, self._off, int(self.spm.sweeps), grad)
+            return grad
         A, Dz, Fp = bf.A, bf.Dz, bf.Fp
         doutT = dout  # n_out x batch, output index order (cyclic blocks)
         doutP = dout[self._out_perm]  # the same rows in position order (acyclic blocks)
@@ -863,7 +1173,8 @@ class FastEngine:
         self._U[self._uptr] = delta[self._nb:]
         np.minimum(self._ucount + 1, T, out=self._ucount)
         self._uptr = (self._uptr + 1) % T
-        np.put(self._Wt, self._wflat, self._theta)
+        if self._nb_kernels is None:  # the compiled kernel reads theta itself
+            np.put(self._Wt, self._wflat, self._theta)
         return loss
 
     # --- the Structural Plasticity Module -------------------------------------------------

@@ -1,5 +1,11 @@
-"""The fast engine against the reference engine: same outputs, gradients, states and events."""
+"""The fast engine against the reference engine: same outputs, gradients, states and events.
 
+Every test runs once per kernel of the fast engine (the compiled numba loop and the numpy
+block products): an autouse fixture sets the constructor's default ``kernel``, so engines
+built directly or through :func:`smgrnn_ref.engine.make_engine` use it.
+"""
+
+import functools
 from collections import Counter
 
 import numpy as np
@@ -8,12 +14,30 @@ import pytest
 from smgrnn_ref.config import AdamConfig, SPMConfig
 from smgrnn_ref.engine import ReferenceEngine, make_engine
 from smgrnn_ref.evaluate import compile_plan, forward_params
-from smgrnn_ref.fast import FastEngine
+from smgrnn_ref.fast import FastEngine, _numba_kernels
 from smgrnn_ref.graph import add_edge, add_hidden_node, initial_graph
 from smgrnn_ref.losses import loss_and_grad, loss_params
 from smgrnn_ref.params import get_params
 
 TOL = 1e-10
+
+KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    _numba_kernels() is None, reason="numba is not installed"))]
+
+
+@pytest.fixture(autouse=True, params=KERNELS)
+def kernel(request, monkeypatch):
+    """The fast engine's kernel for this test (its constructor default, patched)."""
+    monkeypatch.setitem(FastEngine.__init__.__kwdefaults__, "kernel", request.param)
+    return request.param
+
+
+def test_kernel_choice(kernel):
+    G = initial_graph(2, 1, rng=np.random.default_rng(0))
+    assert FastEngine(G, adam=AdamConfig(), spm=SPMConfig()).kernel == kernel
+    assert FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), kernel="numpy").kernel == "numpy"
+    with pytest.raises(ValueError, match="unknown kernel"):
+        FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), kernel="cuda")
 
 
 def random_graph(rng, n_in=3, n_out=2, n_hidden=6, extra_edges=12, cyclic=False, relu=False):
@@ -167,6 +191,12 @@ def _cartpole_labeller():
 ACTIVE_SPM = SPMConfig(T=20, lambda_edge=0.02, tau_w=0.05, tau_delta=1e-3, rho_rand=0.05)
 
 
+@functools.lru_cache(maxsize=None)
+def _reference_spm_run(cfg, steps):
+    """The reference engine's run, computed once for both kernels (do not mutate)."""
+    return _spm_run("reference", cfg, steps)
+
+
 def _spm_run(name, cfg, steps):
     label = _cartpole_labeller()
     rng = np.random.default_rng(0)
@@ -184,11 +214,11 @@ def _spm_run(name, cfg, steps):
 
 
 @pytest.mark.parametrize("allow_cycles, steps", [(False, 1000), (True, 500)])
-def test_spm_run_matches_reference(allow_cycles, steps):
+def test_spm_run_matches_reference(allow_cycles, steps, kernel):
     cfg = ACTIVE_SPM.replace(allow_cycles=allow_cycles)
-    ref, ref_events, ref_losses, _ = _spm_run("reference", cfg, steps)
+    ref, ref_events, ref_losses, _ = _reference_spm_run(cfg, steps)
     fast, fast_events, fast_losses, cyclic_steps = _spm_run("fast", cfg, steps)
-    assert isinstance(fast, FastEngine)
+    assert isinstance(fast, FastEngine) and fast.kernel == kernel
     assert (cyclic_steps > steps // 2) == allow_cycles  # the cyclic run really had cycles
     kinds = Counter(e.kind for e in ref_events)
     # every rule fired (the shorter cyclic run, kept short because the reference engine is
