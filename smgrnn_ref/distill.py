@@ -307,7 +307,7 @@ def config_for_env(data: dict | None = None) -> TrainConfig:
     ``smgrnn-ref train`` runs; a bare ``TrainConfig(env_id=...)`` skips the per-env layer.
 
     >>> cfg = config_for_env({"seed": 3, "spm": {"T": 50}})
-    >>> cfg.env_id, cfg.seed, cfg.spm.T, cfg.spm.lambda_edge == ENV_DEFAULTS["CartPole-v1"]["spm"]["lambda_edge"]
+    >>> cfg.env_id, cfg.seed, cfg.spm.T, cfg.steps == ENV_DEFAULTS["CartPole-v1"]["steps"]
     ('CartPole-v1', 3, 50, True)
     """
     data = dict(data or {})
