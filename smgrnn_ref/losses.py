@@ -24,14 +24,29 @@ from __future__ import annotations
 
 import autograd.numpy as anp
 from autograd import value_and_grad
-from autograd.scipy.special import logsumexp
 
 from .evaluate import Plan, forward_params
 
 
+def logsumexp(logits):
+    """``log sum_b exp z_b`` row by row, shifted by the row maximum ``m`` so no ``exp``
+    overflows: ``m + log sum_b exp(z_b - m)`` (the shift cancels in value and gradient).
+
+    Written with ``autograd.numpy`` alone (``autograd.scipy`` would pull in scipy).
+
+    >>> import numpy as np
+    >>> float(logsumexp(np.array([[1000.0, 1000.0]]))[0, 0]) == 1000.0 + float(np.log(2.0))
+    True
+    """
+    # m: the row maximum
+    m = anp.max(logits, axis=1, keepdims=True)
+    # m + log sum_b exp(z_b - m)
+    return m + anp.log(anp.sum(anp.exp(logits - m), axis=1, keepdims=True))
+
+
 def log_softmax(logits):
-    """``log p(a) = z_a - log sum_b exp z_b`` row by row (stable through ``logsumexp``)."""
-    return logits - logsumexp(logits, axis=1, keepdims=True)
+    """``log p(a) = z_a - log sum_b exp z_b`` row by row (stable through :func:`logsumexp`)."""
+    return logits - logsumexp(logits)
 
 
 def kl(student_logits, expert_logits):
@@ -69,4 +84,4 @@ def loss_params(theta, plan: Plan, X, expert_logits, loss: str = "kl"):
 #: ``(L(theta), dL/dtheta)`` by reverse-mode autodiff, with the signature of :func:`loss_params`.
 loss_and_grad = value_and_grad(loss_params)
 
-__all__ = ["log_softmax", "kl", "mse", "LOSSES", "get_loss", "loss_params", "loss_and_grad"]
+__all__ = ["logsumexp", "log_softmax", "kl", "mse", "LOSSES", "get_loss", "loss_params", "loss_and_grad"]
