@@ -176,8 +176,12 @@ def forward_params(theta, plan: Plan, X):
 
 def check_inputs(G: nx.DiGraph, X) -> np.ndarray:
     """Return ``X`` as a float array of shape ``(batch, n_inputs)`` or raise ``ValueError``."""
+    return check_batch(X, len(input_nodes(G)))
+
+
+def check_batch(X, n_in: int) -> np.ndarray:
+    """:func:`check_inputs` for a known number of inputs ``n_in`` (no graph walk: hot paths)."""
     X = np.asarray(X, dtype=float)
-    n_in = len(input_nodes(G))
     if X.ndim != 2 or X.shape[1] != n_in:
         raise ValueError(f"X must have shape (batch, {n_in}), got {X.shape}")
     if X.shape[0] == 0:
@@ -217,6 +221,7 @@ __all__ = [
     "node_values_params",
     "forward_params",
     "check_inputs",
+    "check_batch",
     "forward",
     "node_values",
 ]

@@ -106,6 +106,7 @@ import networkx as nx
 import numpy as np
 
 from .config import AdamConfig, SPMConfig
+from .evaluate import check_batch
 from .graph import validate_graph
 from .losses import get_loss
 
@@ -903,14 +904,7 @@ class FastEngine:
     # --- forward / backward -----------------------------------------------------------------
 
     def _check_inputs(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != self._n_in:
-            raise ValueError(f"X must have shape (batch, {self._n_in}), got {X.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("X has an empty batch")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or inf")
-        return X
+        return check_batch(X, self._n_in)
 
     def _forward(self, X: np.ndarray) -> _Buffers:
         """Evaluate every node; the values are left in ``bf.A`` (``N x batch``)."""
