@@ -360,3 +360,17 @@ def test_short_random_runs_match_reference(seed):
     assert len(events[0]) > 10
     assert_events_equal(*events)
     assert_graphs_equal(ref.graph, fast.graph)
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [(np.ones((4, 5)), "shape"), (np.ones(3), "shape"), (np.ones((0, 3)), "empty"),
+     (np.array([[1.0, np.nan, 0.0]]), "NaN")],
+)
+def test_bad_inputs_raise_like_the_reference(X, message):
+    ref, fast = engines(random_graph(np.random.default_rng(0)))
+    for eng in (ref, fast):
+        with pytest.raises(ValueError, match=message):
+            eng.forward(X)
+        with pytest.raises(ValueError, match=message):
+            eng.train_step(X, np.zeros((max(len(X), 1), 2)))
