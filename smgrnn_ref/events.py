@@ -112,10 +112,11 @@ class RelayInserted:
 
 
 @dataclass(frozen=True)
-class EdgeAdded:
-    """Random exploratory growth added the new edge ``u -> v`` with ``weight``."""
+class _WeightedEdgeEvent:
+    """An edge ``u -> v`` with a weight: the shared body of :class:`EdgeAdded` and
+    :class:`EdgePruned` (which differ only in ``kind``)."""
 
-    kind: ClassVar[str] = "edge_added"
+    kind: ClassVar[str]
     step: int
     edge: tuple[int, int]
     weight: float
@@ -132,23 +133,17 @@ class EdgeAdded:
 
 
 @dataclass(frozen=True)
-class EdgePruned:
+class EdgeAdded(_WeightedEdgeEvent):
+    """Random exploratory growth added the new edge ``u -> v`` with ``weight``."""
+
+    kind: ClassVar[str] = "edge_added"
+
+
+@dataclass(frozen=True)
+class EdgePruned(_WeightedEdgeEvent):
     """Pruning deleted the edge ``u -> v``, whose weight was ``weight``."""
 
     kind: ClassVar[str] = "edge_pruned"
-    step: int
-    edge: tuple[int, int]
-    weight: float
-
-    def __post_init__(self):
-        owner = type(self).__name__
-        _set(self, "step", _as_step(owner, self.step))
-        _set(self, "edge", _as_edge(owner, "edge", self.edge))
-        _set(self, "weight", _as_weight(owner, "weight", self.weight))
-
-    def to_dict(self) -> dict:
-        """JSON-ready dict, ``"kind"`` included."""
-        return {"kind": self.kind, "step": self.step, "edge": list(self.edge), "weight": self.weight}
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GIF_MAGIC = (b"GIF87a", b"GIF89a")
 
 #: Wall-clock execution time of each notebook in this session (printed at the end with -s).
-TIMINGS: dict[str, float] = {}
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -158,7 +157,6 @@ def test_notebook_runs(path, tmp_path, kernel_env):
     before = sorted(p.name for p in NB_DIR.iterdir())
 
     nb, elapsed = execute_notebook(path, workdir, values)
-    TIMINGS[path.name] = elapsed
     print(f"\n{path.name}: executed in {elapsed:.1f} s")
 
     # nothing was written next to the notebooks
@@ -218,12 +216,6 @@ def test_inject_parameters_overrides_and_rejects_unknown_names():
     assert ns["STEPS"] == 5 and ns["OUT_DIR"] == "runs/x"
     with pytest.raises(ValueError, match="STEPZ"):
         inject_parameters(nb, {"STEPZ": 5})
-
-
-def test_print_timings():
-    """Not a check: prints the execution times gathered above (run with ``-s``)."""
-    if TIMINGS:
-        print("\nnotebook execution times: " + ", ".join(f"{k} {v:.1f} s" for k, v in TIMINGS.items()))
 
 
 
