@@ -171,15 +171,20 @@ def config_to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 
 
-def config_from_dict(cls, data: dict):
-    """Build ``cls`` from ``data``, rejecting unknown keys with a clear ``ValueError``."""
+def check_fields(cls, data: dict) -> None:
+    """``ValueError`` unless ``data`` is a mapping whose keys are all fields of ``cls``."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{cls.__name__}: unknown field(s) {unknown}; known: {sorted(known)}")
+
+
+def config_from_dict(cls, data: dict):
+    """Build ``cls`` from ``data``, rejecting unknown keys with a clear ``ValueError``."""
+    check_fields(cls, data)
     return cls(**data)
 
 
-__all__ = ["SPMConfig", "AdamConfig", "GraphConfig", "config_to_dict", "config_from_dict"]
+__all__ = ["SPMConfig", "AdamConfig", "GraphConfig", "config_to_dict", "config_from_dict", "check_fields"]

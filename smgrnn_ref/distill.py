@@ -58,6 +58,7 @@ from .config import (
     GraphConfig,
     SPMConfig,
     _check_range,
+    check_fields,
     config_from_dict,
     config_to_dict,
 )
@@ -263,12 +264,7 @@ def train_config_from_dict(data: dict, base: TrainConfig | None = None) -> Train
     ...
     ValueError: TrainConfig: unknown field(s) ['sed']; known: ['adam', 'batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'frame_every', 'graph', 'log_every', 'loss', 'mix_steps', 'mlp_hidden', 'seed', 'spm', 'steps', 'variant']
     """
-    if not isinstance(data, dict):
-        raise ValueError(f"TrainConfig: expected a mapping, got {type(data).__name__}")
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"TrainConfig: unknown field(s) {unknown}; known: {sorted(known)}")
+    check_fields(TrainConfig, data)
     base_dict = train_config_to_dict(base) if base is not None else {}
     merged = {}
     for key, value in data.items():
