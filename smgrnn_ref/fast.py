@@ -102,6 +102,8 @@ True
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 
@@ -652,12 +654,16 @@ class FastEngine:
         pos = {n: i for i, n in enumerate(nodes) if i}
         # edge order is free (decisions sort their few hits by key): carried edges keep
         # theirs, so incremental edits only append or delete columns
+        edges = list(G.edges)
+        E = len(edges)
         if carry:
-            old_index = self._edge_index
-            edges = sorted(G.edges, key=lambda e: old_index.get(e, len(old_index)))
+            # carried edges first in their old order, then new ones in graph order (stable)
+            old_edge = np.fromiter(map(self._edge_index.get, edges, itertools.repeat(-1, E)), dtype=np.intp, count=E)
+            order = np.argsort(np.where(old_edge < 0, E + len(self._edge_index), old_edge), kind="stable")
+            edges, old_edge = [edges[i] for i in order.tolist()], old_edge[order]
         else:
-            edges = list(G.edges)
-        N, n_in, E = len(nodes), len(inputs), len(edges)
+            old_edge = np.full(E, -1, dtype=np.intp)
+        N, n_in = len(nodes), len(inputs)
         off = 1 + n_in
         nb = N - off
         P = nb + E
@@ -665,8 +671,13 @@ class FastEngine:
         psrc = np.zeros(P, dtype=np.intp)
         pdst = np.empty(P, dtype=np.intp)
         pdst[:nb] = np.arange(off, N)
-        psrc[nb:] = np.fromiter((pos[u] for u, _ in edges), dtype=np.intp, count=E)
-        pdst[nb:] = np.fromiter((pos[v] for _, v in edges), dtype=np.intp, count=E)
+        # node id -> position as an array (ids are integers), so edges map in one gather
+        ids = np.asarray(nodes[1:], dtype=np.intp)
+        pos_of = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.intp)
+        pos_of[ids] = np.arange(1, N)
+        uv = np.asarray(edges, dtype=np.intp).reshape(E, 2)
+        psrc[nb:] = pos_of[uv[:, 0]]
+        pdst[nb:] = pos_of[uv[:, 1]]
         out_index = {n: j for j, n in enumerate(outputs)}
         # dL/dlogits is permuted once per step into position order, so the outputs of an
         # acyclic block are one slice of it
@@ -691,12 +702,10 @@ class FastEngine:
         U, ucount = np.zeros((T, E)), np.zeros(E, dtype=np.int64)
         Act, acount = np.zeros((T, nb)), np.zeros(nb, dtype=np.int64)
         if carry:
-            old_pos, old_edge_index = self._pos, self._edge_index
+            old_pos = self._pos
             old_node = np.fromiter((old_pos.get(n, 0) - self._off for n in nodes[off:]), dtype=np.intp, count=nb)
-            old_edge = np.fromiter((old_edge_index.get(e, -1) for e in edges), dtype=np.intp, count=E)
         else:
             old_node = np.full(nb, -1, dtype=np.intp)
-            old_edge = np.full(E, -1, dtype=np.intp)
         # kept nodes: their bias, Adam state and activation window
         keep = np.nonzero(old_node >= 0)[0]
         if keep.size:
@@ -713,13 +722,15 @@ class FastEngine:
             if hist:
                 Act[self._rows(len(hist), self._aptr), i] = hist
         # kept edges: weight, Adam state and update window
-        keep = np.nonzero(old_edge >= 0)[0]
-        if keep.size:
-            old = old_edge[keep]
+        n = int((old_edge >= 0).sum())  # carried edges are the first n (edge order above)
+        if n:
+            old = old_edge[:n]
             for new_a, old_a in ((theta, self._theta), (m, self._m), (v, self._v), (t, self._t)):
-                new_a[nb + keep] = old_a[self._nb + old]
-            U[:, keep] = self._U[:, old]
-            ucount[keep] = self._ucount[old]
+                new_a[nb:nb + n] = old_a[self._nb + old]
+            # no edge removed since the last compile (e.g. a relay step): one slice copy
+            same = n == self._U.shape[1] and bool((old == np.arange(n)).all())
+            U[:, :n] = self._U if same else self._U[:, old]
+            ucount[:n] = self._ucount[old]
         adj = G._adj
         for k in np.nonzero(old_edge < 0)[0]:
             a, b = edges[k]
@@ -732,14 +743,16 @@ class FastEngine:
                 U[self._rows(len(hist), self._uptr), k] = hist
 
         self._nodes, self._pos, self._edges = nodes, pos, edges
-        self._edge_index = {e: k for k, e in enumerate(edges)}
+        self._edge_index = dict(zip(edges, range(E)))
         self._N, self._n_in, self._off, self._nb = N, n_in, off, nb
         self._psrc, self._pdst = psrc, pdst
         self._out_pos = np.array([pos[n] for n in outputs], dtype=np.intp)
         self._blocks, self._block_of = blocks, block_of
         self._theta, self._m, self._v, self._t = theta, m, v, t
         self._U, self._ucount, self._Act, self._acount = U, ucount, Act, acount
-        self._Wt = np.zeros((N, N))
+        # the dense weight matrix serves the numpy kernel only: N^2 floats would not fit
+        # in memory for the graphs a growth-only run reaches (tens of thousands of nodes)
+        self._Wt = np.zeros((N, N)) if self._nb_kernels is None else None
         self._bufs = {}
         self._index_params()
         self._tmax = int(t.max(initial=0))
@@ -760,10 +773,10 @@ class FastEngine:
             if b.cyclic:
                 inside = np.nonzero((pdst >= b.s) & (pdst < b.e) & (psrc >= b.s) & (psrc < b.e))[0]
                 b.int_params, b.int_dst, b.int_src = inside, pdst[inside] - b.s, psrc[inside] - b.s
-        np.put(self._Wt, self._wflat, self._theta)
         if self._nb_kernels is not None:
             self._index_csr()
             return
+        np.put(self._Wt, self._wflat, self._theta)
         for B, bf in list(self._bufs.items()):
             if (bf.GW is None) == self._dense_grad:
                 del self._bufs[B]  # gradient strategy changed: rebuild the work arrays
@@ -838,7 +851,8 @@ class FastEngine:
         """Delete the parameters of edges ``ks`` (indices into ``_edges``)."""
         nb = self._nb
         ks = np.asarray(ks, dtype=np.intp)
-        self._Wt.flat[self._wflat[nb + ks]] = 0.0
+        if self._Wt is not None:
+            self._Wt.flat[self._wflat[nb + ks]] = 0.0
         keep_p = np.ones(len(self._theta), dtype=bool)
         keep_p[nb + ks] = False
         keep_e = keep_p[nb:]

@@ -329,7 +329,13 @@ def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool)
     >>> sample_new_edge(G, np.random.default_rng(0), allow_cycles=False) is None
     True
     """
-    nodes, targets = sorted(G.nodes), _targets(G)
+    return _sample_new_edge(G, rng, allow_cycles, sorted(G.nodes), _targets(G))
+
+
+def _sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool,
+                     nodes: list[int], targets: list[int]) -> tuple[int, int] | None:
+    """:func:`sample_new_edge` given the sorted ``nodes`` and ``targets`` of ``G``: random
+    growth adds edges but no nodes, so it sorts them once per step, not once per edge."""
     for _ in range(MAX_REJECTION_TRIES):
         u = nodes[rng.integers(len(nodes))]
         v = targets[rng.integers(len(targets))]
@@ -374,8 +380,9 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     # m_t = max(floor(rho_rand N_t), 1)
     m_t = n_random_edges(cfg.rho_rand, N_t)
     events = []
+    nodes, targets = sorted(G.nodes), _targets(G)
     for _ in range(m_t):
-        pair = sample_new_edge(G, rng, cfg.allow_cycles)
+        pair = _sample_new_edge(G, rng, cfg.allow_cycles, nodes, targets)
         if pair is None:
             break
         # w ~ U[-c, c]: a small initial weight
