@@ -165,6 +165,33 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
     return bool(oscillates and spread)
 
 
+def instability_margins(updates) -> tuple[float, float]:
+    """How far a window is from each test of :func:`is_unstable` (a diagnostic).
+
+    ::
+
+        oscillation ratio  = |mu_k| / sigma_k        (the first test needs  < 0.5)
+        variance ratio     = sigma_k^2 / |mu_k|      (the second test needs > lambda_edge)
+
+    A zero denominator gives ``inf``. Used by ``experiments/instability_margins.py`` to show
+    why a run does or does not grow (docs/results.md).
+
+    Examples
+    --------
+    >>> instability_margins([0.75, 0.75, -0.25, -0.25])  # mu 0.25, sigma^2 0.25
+    (0.5, 1.0)
+    >>> instability_margins([1.0, -1.0, 1.0, -1.0])      # mu 0: oscillates, any lambda passes
+    (0.0, inf)
+    """
+    mu, sigma2 = rolling_stats(updates)
+    sigma = math.sqrt(sigma2)
+    # |mu_k| / sigma_k: below 0.5 the window oscillates rather than drifts
+    oscillation = abs(mu) / sigma if sigma > 0 else math.inf
+    # sigma_k^2 / |mu_k|: above lambda_edge the spread dominates the drift
+    variance = sigma2 / abs(mu) if mu != 0 else math.inf
+    return oscillation, variance
+
+
 def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator, cfg: SPMConfig,
                  *, t: int) -> RelayInserted:
     """Insert a relay node on the edge ``i -> j``, keeping ``i -> j``.
@@ -588,6 +615,7 @@ __all__ = [
     "SPMConfig",
     "MAX_REJECTION_TRIES",
     "rolling_stats",
+    "instability_margins",
     "is_unstable",
     "insert_relay",
     "edge_driven_growth",

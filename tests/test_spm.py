@@ -31,6 +31,7 @@ from smgrnn_ref.spm import (
     SPMConfig,
     edge_driven_growth,
     insert_relay,
+    instability_margins,
     is_prune_candidate,
     is_pruning_step,
     is_unstable,
@@ -101,6 +102,18 @@ def test_second_condition_strict_both_sides_and_equality():
 def test_zero_mean_oscillation_is_unstable_for_any_lambda():
     # mu = 0, sigma = 1: 0 < 0.5 and 1 > lambda * 0 = 0
     assert is_unstable([1.0, -1.0, 1.0, -1.0], lambda_edge=1e6, T=4) is True
+
+
+def test_instability_margins_by_hand_and_against_the_criterion():
+    # [0.3, 0.1]: mu 0.2, deviations +-0.1, sigma^2 0.01, sigma 0.1
+    osc, var = instability_margins([0.3, 0.1])
+    assert osc == pytest.approx(2.0) and var == pytest.approx(0.05)
+    # the criterion is exactly "osc < 0.5 and var > lambda" on windows away from equality
+    for window, lam in (([0.3, 0.1], 0.01), ([0.2, -0.1], 0.01), ([0.2, -0.1], 1.0), ([1.0, -1.0], 5.0)):
+        osc, var = instability_margins(window)
+        assert is_unstable(window, lambda_edge=lam, T=2) is (osc < 0.5 and var > lam)
+    # [0.2, -0.1]: mu 0.05, sigma 0.15: oscillates (1/3 < 0.5); sigma^2/|mu| = 0.45
+    assert instability_margins([0.2, -0.1]) == (pytest.approx(1 / 3), pytest.approx(0.45))
 
 
 def test_silent_edge_is_not_unstable():
