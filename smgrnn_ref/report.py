@@ -136,7 +136,7 @@ def write_figures(records: list[dict], out_dir: Path) -> list[Path]:
     # Figure objects draw without pyplot, so no backend is forced on the caller (notebooks)
     from matplotlib.figure import Figure
 
-    from .viz import _seed_band, plot_runs
+    from .viz import plot_runs, seed_band
 
     paths = []
     keys = sorted({(r["tag"], r["env"]) for r in records})
@@ -153,7 +153,7 @@ def write_figures(records: list[dict], out_dir: Path) -> list[Path]:
             ax = fig.subplots()
             for v in pair:
                 tabs = [r["metrics"] for r in rs if r["variant"] == v]
-                grid, Y = _seed_band(tabs, "params")
+                grid, Y = seed_band(tabs, "params")
                 ax.plot(grid, Y.mean(axis=0), label=f"{v} (mean of {len(tabs)} seeds)")
                 ax.fill_between(grid, Y.min(axis=0), Y.max(axis=0), alpha=0.2)
             ax.set_yscale("log")

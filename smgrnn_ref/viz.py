@@ -64,6 +64,7 @@ __all__ = [
     "read_metrics",
     "plot_training",
     "plot_runs",
+    "seed_band",
     "TOPOLOGY_FILE",
     "METRICS_FILE",
     "REQUIRED_METRICS",
@@ -1056,12 +1057,32 @@ def plot_training(metrics, out_path=None, *, title: str | None = None, dpi: int 
     return fig
 
 
-def _seed_band(tables, column):
+def seed_band(tables, column):
     """Common step grid of several seeds and the per-seed values of ``column`` on it.
 
     Seeds may log at different steps; each seed's finite values are linearly interpolated
     onto the union of their steps, restricted to the range every seed covers (no
-    extrapolation).
+    extrapolation). Used for the mean +- std bands of :func:`plot_runs` and of the report.
+
+    Parameters
+    ----------
+    tables : list of dict of numpy.ndarray
+        One metrics table per seed (as :func:`read_metrics` returns), each with a ``"step"``
+        column and ``column``.
+    column : str
+
+    Returns
+    -------
+    (grid, Y) : numpy.ndarray, numpy.ndarray
+        The steps, shape ``(n,)``, and the values, shape ``(n_seeds, n)``.
+
+    Examples
+    --------
+    >>> a = {"step": np.array([0.0, 10.0, 20.0]), "x": np.array([0.0, 1.0, 2.0])}
+    >>> b = {"step": np.array([5.0, 15.0]), "x": np.array([4.0, 6.0])}
+    >>> grid, Y = seed_band([a, b], "x")  # steps both cover: 5 to 15
+    >>> grid.tolist(), Y.tolist()
+    ([5.0, 10.0, 15.0], [[0.5, 1.0, 1.5], [4.0, 5.0, 6.0]])
     """
     series = []
     for t in tables:
@@ -1133,7 +1154,7 @@ def plot_runs(
     for gi, (lab, tabs) in enumerate(groups.items()):
         color = cycle[gi % len(cycle)]
         for ax, (col, _) in zip(axes, panels):
-            grid, Y = _seed_band(tabs, col)
+            grid, Y = seed_band(tabs, col)
             if grid.size == 0:
                 continue
             mean = Y.mean(axis=0)
