@@ -15,7 +15,7 @@ graph (the source of truth) and prints, over the edges with a full window:
 It is the measurement behind the "why CartPole grows late" paragraph of docs/results.md
 (our analysis, not the paper's). Example::
 
-    python experiments/instability_margins.py --env CartPole-v1 --seed 6 --steps 3000
+    python experiments/instability_margins.py --env CartPole-v1 --seed 6 --steps 5000 --every 500 --tau-w 0.1
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--lambda-edge", type=float, default=None, help="override SPMConfig.lambda_edge")
+    p.add_argument("--tau-w", type=float, default=None, help="override SPMConfig.tau_w")
     args = p.parse_args(argv)
-    spm = {} if args.lambda_edge is None else {"lambda_edge": args.lambda_edge}
+    spm = {k: v for k, v in (("lambda_edge", args.lambda_edge), ("tau_w", args.tau_w)) if v is not None}
     cfg = config_for_env({"env_id": args.env, "variant": args.variant, "seed": args.seed,
                           "steps": args.steps, "engine": "fast", "spm": spm})
     lam, T = cfg.spm.lambda_edge, cfg.spm.T
