@@ -11,7 +11,8 @@ LunarLander-v3 over several seeds. A grid here is those runs, each one an ordina
 
 A run whose directory holds ``done.json`` for the same configuration is skipped; a run with a
 checkpoint but no ``done.json`` is resumed. An interrupted grid therefore continues where it
-stopped.
+stopped. Ctrl-C or SIGTERM stops the workers as well (no run goes on training orphaned); each
+running run checkpoints its current step first.
 
 Grid file (JSON)::
 
@@ -37,6 +38,8 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,17 +205,30 @@ def execute_run(config_dict: dict, out_dir: str, pictures: bool = False) -> dict
     return summary
 
 
+def _execute_args(args) -> dict:
+    return execute_run(*args)
+
+
 def _run_process_pool(todo: list[Run], workers: int, bar, pictures: bool) -> list[dict]:
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     results = []
     # "spawn": a clean interpreter per worker (no inherited threads or open environments)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(execute_run, train_config_to_dict(r.config), str(r.out_dir), pictures) for r in todo]
-        for fut in as_completed(futures):
-            results.append(fut.result())
+    pool = multiprocessing.get_context("spawn").Pool(workers)
+    try:
+        args = [(train_config_to_dict(r.config), str(r.out_dir), pictures) for r in todo]
+        for summary in pool.imap_unordered(_execute_args, args):
+            results.append(summary)
             bar.update(1)
+        pool.close()
+    except BaseException:
+        # Ctrl-C, SIGTERM (see run_grid) or a failed run: stop the workers now rather than
+        # leave them finishing their runs orphaned. Each gets SIGTERM, so its run checkpoints
+        # at the end of the current step and the next `experiment` call resumes it.
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
     return results
 
 
@@ -242,6 +258,10 @@ def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: 
             ray.shutdown()
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int = 2,
              address: str | None = None, progress: bool = True, pictures: bool = False) -> dict:
     """Run every unfinished run of ``spec`` under ``out_root``; return counts.
@@ -257,6 +277,10 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
     runs = expand_grid(spec, out_root)
     todo = [r for r in runs if not is_done(r)]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc="grid", disable=not progress)
+    # SIGTERM (kill, a job scheduler) unwinds like Ctrl-C, so the workers are stopped too
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         if backend == "process":
             _run_process_pool(todo, workers, bar, pictures)
@@ -264,6 +288,8 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
             _run_ray(todo, workers, bar, address, pictures)
     finally:
         bar.close()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return {"runs": len(runs), "ran": len(todo), "skipped": len(runs) - len(todo)}
 
 

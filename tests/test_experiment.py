@@ -84,3 +84,36 @@ def test_sweep_tags_and_bad_grids(tmp_path):
     with pytest.raises(ValueError, match="unknown key"):
         load_grid(bad)
     assert not any(p.name == DONE_FILE for p in tmp_path.rglob("*"))
+
+
+def test_sigterm_stops_the_workers_and_the_run_checkpoints(tmp_path):
+    """Killing `smgrnn-ref experiment` must not leave a worker training on, orphaned: the worker
+    stops too, after checkpointing its current step (so the next call resumes the run)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    grid = tmp_path / "grid.json"
+    # far more steps than the test waits for; a checkpoint only when the run is stopped
+    grid.write_text(json.dumps({"envs": ["CartPole-v1"], "variants": ["static"], "seeds": [0],
+                                "steps": {"CartPole-v1": 1_000_000},
+                                "base": {"checkpoint_every": 1_000_000, "eval_every": 1_000_000}}))
+    out = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, "-m", "smgrnn_ref.cli", "experiment", "--grid", str(grid),
+                             "--out", str(out), "--workers", "1", "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = out / "CartPole-v1__static__s0" / "metrics.csv"
+    deadline = time.monotonic() + 120
+    # wait until the worker is training (a few logged rows past step 0)
+    while time.monotonic() < deadline and (not metrics.is_file() or len(metrics.read_text().splitlines()) < 4):
+        time.sleep(0.2)
+    assert metrics.is_file(), "the run never started"
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) != 0  # interrupted, not finished
+    rows = len(metrics.read_text().splitlines())
+    time.sleep(3)
+    assert len(metrics.read_text().splitlines()) == rows, "a worker is still training after the grid was killed"
+    state = json.loads((out / "CartPole-v1__static__s0" / "checkpoint" / "state.json").read_text())
+    assert state["step"] >= 300  # the stop's checkpoint, not the step-0 one
