@@ -59,8 +59,6 @@ MAX_OUTPUT_BYTES = 100_000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GIF_MAGIC = (b"GIF87a", b"GIF89a")
 
-#: Wall-clock execution time of each notebook in this session (printed at the end with -s).
-
 
 # --- helpers ---------------------------------------------------------------------------------
 
@@ -216,7 +214,6 @@ def test_inject_parameters_overrides_and_rejects_unknown_names():
     assert ns["STEPS"] == 5 and ns["OUT_DIR"] == "runs/x"
     with pytest.raises(ValueError, match="STEPZ"):
         inject_parameters(nb, {"STEPZ": 5})
-
 
 
 def test_docs_index_links_every_notebook_and_resolves():
