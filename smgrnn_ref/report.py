@@ -181,5 +181,66 @@ def make_report(root, out_dir=None, *, figures: bool = True) -> dict:
     return {"rows": rows, "paths": paths, "runs": len(records)}
 
 
+def std_ratio_interval(a, b, rng: np.random.Generator, n_boot: int = 20_000,
+                       level: float = 0.95) -> tuple[float, float, float]:
+    """Ratio of the across-seed spreads ``std(a) / std(b)`` and a bootstrap interval for it.
+
+    The study's variance claim compares two sample standard deviations of five seeds each;
+    this says how well the seeds pin the ratio down. Each bootstrap replicate redraws the seeds
+    of ``a`` and of ``b`` independently, with replacement:
+
+        r* = std(a*, ddof=1) / std(b*, ddof=1)
+
+    and the interval is the ``(1 - level) / 2`` and ``(1 + level) / 2`` order statistics of the
+    ``n_boot`` replicates (percentile bootstrap, outward-rounded so a replicate with
+    ``std(b*) = 0``, ratio ``inf``, never enters an interpolation).
+
+    Parameters
+    ----------
+    a, b : array_like
+        One value per seed (e.g. late returns of ``full`` and of ``mlp``), at least 2 each.
+    rng : numpy.random.Generator
+        Source of the resampling.
+    n_boot : int
+        Bootstrap replicates.
+    level : float
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    (ratio, low, high) : tuple of float
+        ``ratio`` is nan when both spreads are zero (nothing to compare), ``inf`` when only
+        ``b``'s is.
+
+    Examples
+    --------
+    >>> ratio, low, high = std_ratio_interval([1.0, 3.0], [0.0, 1.0], np.random.default_rng(0))
+    >>> ratio  # std([1, 3]) = sqrt(2), std([0, 1]) = sqrt(0.5)
+    2.0
+    >>> bool(low <= ratio <= high)
+    True
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 1 or b.ndim != 1 or a.size < 2 or b.size < 2:
+        raise ValueError(f"need two 1-D samples of at least 2 values each, got shapes {a.shape} and {b.shape}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    sa, sb = a.std(ddof=1), b.std(ddof=1)
+    if sa == 0.0 and sb == 0.0:
+        return float("nan"), float("nan"), float("nan")
+    ratio = sa / sb if sb > 0.0 else float("inf")
+    # Resampled spreads: each row is one replicate's seeds
+    sa_star = a[rng.integers(0, a.size, size=(n_boot, a.size))].std(axis=1, ddof=1)
+    sb_star = b[rng.integers(0, b.size, size=(n_boot, b.size))].std(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_star = np.where(sb_star > 0.0, sa_star / np.where(sb_star > 0.0, sb_star, 1.0), np.inf)
+    r_star[(sa_star == 0.0) & (sb_star == 0.0)] = 1.0  # both flat: equal spreads
+    low = float(np.quantile(r_star, (1.0 - level) / 2.0, method="lower"))
+    high = float(np.quantile(r_star, (1.0 + level) / 2.0, method="higher"))
+    return float(ratio), low, high
+
+
 __all__ = ["LATE_FRACTION", "TABLE_COLUMNS", "late_return", "find_runs", "run_record", "aggregate",
-           "write_table", "write_figures", "make_report"]
+           "write_table", "write_figures", "make_report", "std_ratio_interval"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from smgrnn_ref.experiment import DONE_FILE, GridSpec, expand_grid, is_done, load_grid, run_grid
-from smgrnn_ref.report import make_report
+from smgrnn_ref.report import make_report, std_ratio_interval
 
 TINY = {"eval_every": 20, "eval_episodes": 1, "log_every": 10, "frame_every": 20, "checkpoint_every": 20,
         "mix_steps": 20, "batch_size": 8}
@@ -64,6 +64,45 @@ def test_report_aggregates_seeds_with_sample_std(tmp_path):
     assert rows[0]["late_return_mean"] == pytest.approx(150.0)
     assert rows[0]["late_return_std"] == pytest.approx(np.sqrt(((100 - 150) ** 2 + (200 - 150) ** 2) / 1))
     assert rows[0]["hidden_nodes_mean"] == pytest.approx(3.5)
+
+
+def test_std_ratio_point_value_by_hand():
+    # std([1, 2, 3, 4], ddof=1)^2 = 5/3; std([2, 4], ddof=1)^2 = 2  ->  ratio sqrt(5/6)
+    ratio, _, _ = std_ratio_interval([1.0, 2.0, 3.0, 4.0], [2.0, 4.0], np.random.default_rng(0), n_boot=10)
+    assert ratio == pytest.approx(np.sqrt(5.0 / 6.0))
+
+
+def test_std_ratio_interval_of_two_seeds_is_everything():
+    # Two seeds each: a replicate repeats one seed (std 0) with probability 1/2, so the four
+    # equally likely (std a*, std b*) cases give ratios 1 (both 0, counted equal), 0, inf and
+    # the sample ratio: the 2.5% and 97.5% points are 0 and inf.
+    _, low, high = std_ratio_interval([1.0, 3.0], [0.0, 1.0], np.random.default_rng(1), n_boot=4000)
+    assert low == 0.0 and high == np.inf
+
+
+def test_std_ratio_interval_covers_the_true_ratio():
+    # Normal seeds with true spread ratio 2: a 90% interval from 20 seeds each should hold 2 in
+    # most of 200 independent draws (percentile intervals of a std under-cover a little at n=20),
+    # and be narrower with 80 seeds.
+    rng = np.random.default_rng(2)
+    hits, widths = 0, {20: [], 80: []}
+    for trial in range(200):
+        for n in (20, 80):
+            r, lo, hi = std_ratio_interval(rng.normal(0, 2.0, n), rng.normal(5, 1.0, n), rng, n_boot=1000, level=0.9)
+            widths[n].append(hi - lo)
+            hits += n == 20 and lo <= 2.0 <= hi
+    assert 0.8 <= hits / 200 <= 0.97
+    assert np.median(widths[80]) < 0.6 * np.median(widths[20])
+
+
+def test_std_ratio_interval_edge_cases():
+    rng = np.random.default_rng(3)
+    assert all(np.isnan(std_ratio_interval([500.0, 500.0], [7.0, 7.0], rng)))  # both flat: no ratio
+    assert std_ratio_interval([1.0, 2.0], [7.0, 7.0], rng)[0] == np.inf
+    with pytest.raises(ValueError, match="at least 2"):
+        std_ratio_interval([1.0], [1.0, 2.0], rng)
+    with pytest.raises(ValueError, match="level"):
+        std_ratio_interval([1.0, 2.0], [1.0, 2.0], rng, level=1.0)
 
 
 def test_sweep_tags_and_bad_grids(tmp_path):
