@@ -59,6 +59,7 @@ __all__ = [
     "diff_snapshots",
     "StableLayout",
     "draw",
+    "legend_handles",
     "render_frames",
     "animate",
     "read_metrics",
@@ -517,7 +518,9 @@ def _draw_edges(ax, segs, colors, widths, *, arrows, ls="-", alpha=0.75, zorder=
         ))
 
 
-def _legend_handles():
+def legend_handles():
+    """Legend entries of :func:`draw` (node kinds, weight sign, added, pruned), for a figure
+    of several panels that wants one shared legend (``fig.legend(handles=legend_handles())``)."""
     from matplotlib.lines import Line2D
 
     def node(kind):
@@ -704,7 +707,7 @@ def draw(
     if title is not None:
         ax.set_title(title, fontsize=11)
     if legend:
-        ax.legend(handles=_legend_handles(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+        ax.legend(handles=legend_handles(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
                   ncol=7, fontsize=8, frameon=False, handlelength=1.8, columnspacing=1.2)
     return ax
 
