@@ -23,15 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
-from smgrnn_ref.report import find_runs, run_record, std_ratio_interval
+from smgrnn_ref.report import FINISHED, find_runs, run_record, std_ratio_interval
 
 
 def late_returns(root: Path, variant: str) -> dict[str, dict[int, float]]:
-    """``{env: {seed: late return}}`` of one variant's runs below ``root``."""
+    """``{env: {seed: late return}}`` of one variant's finished runs below ``root``."""
     out: dict[str, dict[int, float]] = {}
     for d in find_runs(root):
         r = run_record(d, root)
-        if r["variant"] == variant:
+        if r["variant"] == variant and r["status"] == FINISHED:
             out.setdefault(r["env"], {})[r["seed"]] = r["late_return"]
     return out
 

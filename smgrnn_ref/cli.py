@@ -36,7 +36,7 @@ def _train(args) -> int:
     from .distill import config_for_env, default_out_dir, load_config, read_config_dict, resume, train
 
     flags = {k: v for k, v in (("env_id", args.env), ("variant", args.variant), ("seed", args.seed),
-                               ("engine", args.engine)) if v is not None}
+                               ("engine", args.engine), ("max_params", args.max_params)) if v is not None}
     if args.resume:
         if args.config:
             raise ValueError("--config cannot be combined with --resume: a resumed run keeps its config.json")
@@ -79,6 +79,7 @@ def _train(args) -> int:
         + (f"{ret:.1f} +/- {std:.1f}" if ret is not None else "-")
         + f", {summary['hidden_nodes']} hidden nodes, {summary['edges']} edges, {summary['params']} params, "
         f"{summary['wall_time']:.0f} s training"
+        + (" (stopped early: more than max_params parameters)" if summary.get("capped") else "")
     )
     return 0
 
@@ -95,9 +96,10 @@ def _experiment(args) -> int:
         fields = {k: v for k, v in (("envs", args.envs), ("variants", args.variants), ("seeds", args.seeds),
                                     ("steps", args.steps)) if v is not None}
         spec = GridSpec(**fields)
-    if args.engine:
+    overrides = {k: v for k, v in (("engine", args.engine), ("max_params", args.max_params)) if v is not None}
+    if overrides:
         spec = GridSpec(envs=spec.envs, variants=spec.variants, seeds=spec.seeds, steps=spec.steps,
-                        base={**spec.base, "engine": args.engine}, sweep=spec.sweep)
+                        base={**spec.base, **overrides}, sweep=spec.sweep)
     counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
                       progress=not args.no_progress, pictures=args.pictures)
     print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done); "
@@ -113,6 +115,10 @@ def _report(args) -> int:
     print(f"{result['runs']} runs aggregated into {len(result['rows'])} rows:")
     for p in result["paths"]:
         print(f"  {p}")
+    if result["left_out"]:
+        print(f"{len(result['left_out'])} runs left out of the means (listed in results.md):")
+        for r in result["left_out"]:
+            print(f"  {r['dir']}: {r['status']} at step {r['last_step']} of {r['steps']}")
     return 0
 
 
@@ -140,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="training steps (default: per env, smgrnn_ref.envs.DEFAULT_STEPS)")
     p.add_argument("--out", help="run directory (default runs/{env}__{variant}__s{seed})")
     p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
+    p.add_argument("--max-params", type=int, metavar="N",
+                   help="stop early once the network has more than N parameters (default: no cap)")
     p.add_argument("--config", help="JSON file of TrainConfig fields (options given here override it)")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="DIR",
                    help="continue the run in DIR (or --out) from its last checkpoint")
@@ -162,6 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", nargs="+", type=int, help="seeds (default 0 1 2 3 4)")
     p.add_argument("--steps", type=int, help="training steps of every run (default: per env)")
     p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
+    p.add_argument("--max-params", type=int, metavar="N",
+                   help="stop each run early once its network has more than N parameters (default: no cap)")
     p.add_argument("--out", default="runs/experiment", help="root directory of the grid's runs")
     p.add_argument("--backend", choices=BACKENDS, default="process",
                    help="process: a local process pool (default); ray: Ray tasks")

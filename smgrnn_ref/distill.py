@@ -200,6 +200,14 @@ class TrainConfig:
     CartPole, a fixed network an order of magnitude larger than a grown one yet small
     enough for the per-node reference engine (the experts' 64x64 is ~30x slower there)."""
 
+    max_params: int | None = None
+    """Stop the run early once the network holds more than ``max_params`` parameters
+    (weights + biases); ``None`` (the default) never stops. The step that crosses the cap is
+    evaluated, logged and checkpointed like a last step, and the summary says ``capped``.
+    A guard for sweeps: without pruning (``growth-only``) a graph can grow exponentially and
+    a run can take hours. A size cap, unlike a time limit, stops every machine at the same
+    step."""
+
     def __post_init__(self):
         name = type(self).__name__
         if not isinstance(self.env_id, str) or not self.env_id:
@@ -228,6 +236,8 @@ class TrainConfig:
         for f, cls in (("adam", AdamConfig), ("spm", SPMConfig), ("graph", GraphConfig)):
             if not isinstance(getattr(self, f), cls):
                 raise ValueError(f"{name}.{f} must be a {cls.__name__}, got {type(getattr(self, f)).__name__}")
+        if self.max_params is not None:
+            _check_range(name, "max_params", self.max_params, 1, None, integer=True)
         if isinstance(self.mlp_hidden, list):
             object.__setattr__(self, "mlp_hidden", tuple(self.mlp_hidden))
         if not isinstance(self.mlp_hidden, tuple) or not self.mlp_hidden:
@@ -262,7 +272,7 @@ def train_config_from_dict(data: dict, base: TrainConfig | None = None) -> Train
     >>> train_config_from_dict({"sed": 3})
     Traceback (most recent call last):
     ...
-    ValueError: TrainConfig: unknown field(s) ['sed']; known: ['adam', 'batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'frame_every', 'graph', 'log_every', 'loss', 'mix_steps', 'mlp_hidden', 'seed', 'spm', 'steps', 'variant']
+    ValueError: TrainConfig: unknown field(s) ['sed']; known: ['adam', 'batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'frame_every', 'graph', 'log_every', 'loss', 'max_params', 'mix_steps', 'mlp_hidden', 'seed', 'spm', 'steps', 'variant']
     """
     check_fields(TrainConfig, data)
     base_dict = train_config_to_dict(base) if base is not None else {}
@@ -809,7 +819,7 @@ class Trainer:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def run(self, *, pictures: bool = True) -> dict:
-        """Train up to ``cfg.steps``; then :meth:`finish`.
+        """Train up to ``cfg.steps`` (or until :meth:`capped`); then :meth:`finish`.
 
         Ctrl-C or SIGTERM lets the current step finish, then checkpoints and raises
         ``KeyboardInterrupt``; an exception between steps checkpoints and propagates.
@@ -826,7 +836,7 @@ class Trainer:
         self._postfix(bar)
         self._clock = time.perf_counter()
         try:
-            while self.step < cfg.steps:
+            while self.step < cfg.steps and not self.capped():
                 if self._stop_requested:
                     raise KeyboardInterrupt
                 t = self.step + 1
@@ -837,7 +847,7 @@ class Trainer:
                 self.step = t
                 self._write_events(events)
                 self._consistent = True
-                last = t == cfg.steps
+                last = t == cfg.steps or self.capped()
                 if t % cfg.frame_every == 0 or last:
                     self._write_snapshot()
                 evaluation = None
@@ -865,6 +875,15 @@ class Trainer:
                 signal.signal(sig, handler)
             self.close()
         return self.finish(pictures=pictures)
+
+    def capped(self) -> bool:
+        """Whether the network holds more than ``cfg.max_params`` parameters (never when
+        ``max_params`` is None). Counted on the engine's structure, without a sync."""
+        if self.cfg.max_params is None:
+            return False
+        G = self.engine.structure
+        # n_params = edges + one bias per non-input node; inputs are never added or removed
+        return G.number_of_edges() + G.number_of_nodes() - self.n_inputs > self.cfg.max_params
 
     def _tick(self) -> None:
         """Add the time since the last tick to ``wall_time``: the training loop's own time
@@ -909,6 +928,7 @@ class Trainer:
             "edges": G.number_of_edges(),
             "params": n_params(G),
             "wall_time": self.wall_time,
+            "capped": self.capped(),
         }
 
 
@@ -962,6 +982,12 @@ def train(cfg: TrainConfig, out_dir=None, *, force: bool = False, progress: bool
     out = prepare_out_dir(out_dir if out_dir is not None else default_out_dir(cfg.env_id, cfg.variant, cfg.seed),
                           force=force)
     trainer = Trainer(cfg, out, progress=progress, on_step=on_step)  # checks env and expert
+    if cfg.max_params is not None:
+        # the step-0 network, built from its own fresh stream as start_fresh will build it
+        p0 = n_params(build_graph(cfg, trainer.n_inputs, trainer.n_actions, spawn_streams(cfg.seed)["graph"]))
+        if p0 > cfg.max_params:
+            raise ValueError(f"TrainConfig.max_params={cfg.max_params} is below the initial network's {p0} "
+                             f"parameters: the run would stop before its first step")
     if out.exists() and _holds_run(out):
         shutil.rmtree(out)  # --force, after every check passed
     trainer.start_fresh()

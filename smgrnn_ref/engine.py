@@ -69,6 +69,11 @@ class ReferenceEngine:
         """The graph, current after every step."""
         return self.G
 
+    @property
+    def structure(self) -> nx.DiGraph:
+        """The graph (as :attr:`graph`; the fast engine's ``structure`` skips a sync)."""
+        return self.G
+
     def plan(self):
         """The compiled evaluation plan, recompiled after each structural edit."""
         if self._plan is None:

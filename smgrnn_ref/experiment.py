@@ -179,9 +179,10 @@ def is_done(run: Run) -> bool:
         return False
     try:
         record = json.loads(done.read_text())
-    except json.JSONDecodeError:
+        # through TrainConfig, so a field added since the run was made compares as its default
+        return train_config_from_dict(record["config"]) == run.config
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         return False
-    return record.get("config") == train_config_to_dict(run.config)
 
 
 def execute_run(config_dict: dict, out_dir: str, pictures: bool = False) -> dict:

@@ -8,6 +8,11 @@ ablations with fixed MLP baselines by return, variance across seeds and network 
   sample standard deviation (ddof = 1) across seeds;
 * final hidden nodes, edges and parameters (last ``metrics.csv`` row), mean and std across seeds.
 
+Only finished runs enter the means. A run stopped by its size cap
+(:attr:`smgrnn_ref.distill.TrainConfig.max_params`) has no late return: the table counts it in
+its ``capped`` column and lists it under the table. A run that has not reached its last step
+(still running, or interrupted) is left out and listed too.
+
 Outputs: ``results.csv``, ``results.md`` and figures per env: return curves with seed bands
 (``returns_<env>.png``), size over training, and parameters of ``growth-only`` vs ``full`` on a
 log scale (``params_<env>.png``).
@@ -32,7 +37,7 @@ from .distill import CONFIG_FILE, METRICS_FILE, read_config_dict
 LATE_FRACTION = 0.1
 
 TABLE_COLUMNS = (
-    "tag", "env", "variant", "seeds",
+    "tag", "env", "variant", "seeds", "capped",
     "late_return_mean", "late_return_std",
     "hidden_nodes_mean", "hidden_nodes_std",
     "edges_mean", "edges_std",
@@ -61,14 +66,35 @@ def find_runs(root) -> list[Path]:
     return runs
 
 
+#: Run states: reached its last step / stopped by ``max_params`` / neither (yet).
+FINISHED, CAPPED, UNFINISHED = "finished", "capped", "unfinished"
+
+
+def run_status(last_step: int, steps: int, last_params: float, max_params) -> str:
+    """:data:`FINISHED` when the run reached ``steps``; else :data:`CAPPED` when its last
+    logged size is over ``max_params``; else :data:`UNFINISHED`.
+
+    >>> run_status(5000, 5000, 900, 500), run_status(3080, 5000, 2007, 2000), run_status(3000, 5000, 90, None)
+    ('finished', 'capped', 'unfinished')
+    """
+    if last_step >= steps:
+        return FINISHED
+    if max_params is not None and last_params > max_params:
+        return CAPPED
+    return UNFINISHED
+
+
 def run_record(run_dir: Path, root: Path) -> dict:
-    """One run's numbers: its identity, late return and final size."""
+    """One run's numbers: its identity, status, late return (finished runs) and final size."""
     from .viz import read_metrics
 
     cfg = read_config_dict(run_dir / CONFIG_FILE)
     m = read_metrics(run_dir / METRICS_FILE)
     rel = run_dir.relative_to(root)
     tag = rel.parent.as_posix() if rel.parent != Path(".") else ""
+    last_step = int(m["step"][-1]) if len(m["step"]) else 0
+    params = float(m["params"][-1]) if len(m["params"]) else float("nan")
+    status = run_status(last_step, cfg["steps"], params, cfg.get("max_params"))
     return {
         "dir": run_dir,
         "tag": tag,
@@ -76,29 +102,36 @@ def run_record(run_dir: Path, root: Path) -> dict:
         "variant": cfg["variant"],
         "seed": cfg["seed"],
         "steps": cfg["steps"],
-        "late_return": late_return(m, cfg["steps"]),
-        "hidden_nodes": float(m["hidden_nodes"][-1]),
-        "edges": float(m["edges"][-1]),
-        "params": float(m["params"][-1]),
+        "status": status,
+        "last_step": last_step,
+        "late_return": late_return(m, cfg["steps"]) if status == FINISHED else float("nan"),
+        "hidden_nodes": float(m["hidden_nodes"][-1]) if len(m["step"]) else float("nan"),
+        "edges": float(m["edges"][-1]) if len(m["step"]) else float("nan"),
+        "params": params,
         "metrics": m,
     }
 
 
 def _mean_std(values) -> tuple[float, float]:
     a = np.asarray(values, dtype=float)
+    if a.size == 0:
+        return float("nan"), float("nan")
     return float(a.mean()), float(a.std(ddof=1)) if a.size > 1 else float("nan")
 
 
 def aggregate(records: list[dict]) -> list[dict]:
-    """One table row per (tag, env, variant), seeds aggregated."""
+    """One table row per (tag, env, variant): means over its finished seeds (``seeds``), and
+    how many were stopped by their size cap (``capped``). Unfinished runs are ignored."""
     groups: dict[tuple, list] = {}
     for r in records:
-        groups.setdefault((r["tag"], r["env"], r["variant"]), []).append(r)
+        if r["status"] != UNFINISHED:
+            groups.setdefault((r["tag"], r["env"], r["variant"]), []).append(r)
     rows = []
     for (tag, env, variant), rs in groups.items():
-        row = {"tag": tag, "env": env, "variant": variant, "seeds": len(rs)}
+        done = [r for r in rs if r["status"] == FINISHED]
+        row = {"tag": tag, "env": env, "variant": variant, "seeds": len(done), "capped": len(rs) - len(done)}
         for key in ("late_return", "hidden_nodes", "edges", "params"):
-            row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([r[key] for r in rs])
+            row[f"{key}_mean"], row[f"{key}_std"] = _mean_std([r[key] for r in done])
         rows.append(row)
     return rows
 
@@ -109,8 +142,9 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
-    """``results.csv`` (full precision) and ``results.md`` (rounded) in ``out_dir``."""
+def write_table(rows: list[dict], out_dir: Path, left_out: list[dict] = ()) -> tuple[Path, Path]:
+    """``results.csv`` (full precision) and ``results.md`` (rounded) in ``out_dir``; the
+    Markdown lists the ``left_out`` records (capped or unfinished runs) under the table."""
     csv_path, md_path = out_dir / "results.csv", out_dir / "results.md"
     with csv_path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=TABLE_COLUMNS)
@@ -118,15 +152,22 @@ def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
         for row in rows:
             w.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
     lines = [
-        "| tag | env | variant | seeds | late return (mean ± std) | hidden nodes | edges | params |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| tag | env | variant | seeds | capped | late return (mean ± std) | hidden nodes | edges | params |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         def pm(key):
             return f"{_fmt(r[key + '_mean'])} ± {_fmt(r[key + '_std'])}"
 
-        lines.append(f"| {r['tag'] or '-'} | {r['env']} | {r['variant']} | {r['seeds']} | {pm('late_return')} | "
-                     f"{pm('hidden_nodes')} | {pm('edges')} | {pm('params')} |")
+        lines.append(f"| {r['tag'] or '-'} | {r['env']} | {r['variant']} | {r['seeds']} | {r['capped']} | "
+                     f"{pm('late_return')} | {pm('hidden_nodes')} | {pm('edges')} | {pm('params')} |")
+    if left_out:
+        lines += ["", "Runs left out of the means (capped: stopped by `max_params`; unfinished: not at their "
+                      "last step yet):", "",
+                  "| tag | env | variant | seed | status | last step | params |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        for r in left_out:
+            lines.append(f"| {r['tag'] or '-'} | {r['env']} | {r['variant']} | {r['seed']} | {r['status']} | "
+                         f"{r['last_step']} of {r['steps']} | {_fmt(r['params'])} |")
     md_path.write_text("\n".join(lines) + "\n")
     return csv_path, md_path
 
@@ -169,16 +210,19 @@ def write_figures(records: list[dict], out_dir: Path) -> list[Path]:
 
 def make_report(root, out_dir=None, *, figures: bool = True) -> dict:
     """Aggregate every run below ``root``; write the table (and figures) to ``out_dir``
-    (default: ``root``). Returns the rows and the written paths."""
+    (default: ``root``). Returns the rows, the written paths, the number of runs found and
+    the records left out of the means (capped or unfinished runs)."""
     root = Path(root)
     out = Path(out_dir) if out_dir is not None else root
     records = [run_record(d, root) for d in find_runs(root)]  # every check before any write
     out.mkdir(parents=True, exist_ok=True)
     rows = aggregate(records)
-    paths = list(write_table(rows, out))
+    left_out = [r for r in records if r["status"] != FINISHED]
+    paths = list(write_table(rows, out, left_out))
     if figures:
-        paths += write_figures(records, out)
-    return {"rows": rows, "paths": paths, "runs": len(records)}
+        # curves of finished runs only: a seed band covers the steps every seed reached
+        paths += write_figures([r for r in records if r["status"] == FINISHED], out)
+    return {"rows": rows, "paths": paths, "runs": len(records), "left_out": left_out}
 
 
 def std_ratio_interval(a, b, rng: np.random.Generator, n_boot: int = 20_000,
@@ -242,5 +286,6 @@ def std_ratio_interval(a, b, rng: np.random.Generator, n_boot: int = 20_000,
     return float(ratio), low, high
 
 
-__all__ = ["LATE_FRACTION", "TABLE_COLUMNS", "late_return", "find_runs", "run_record", "aggregate",
+__all__ = ["LATE_FRACTION", "TABLE_COLUMNS", "FINISHED", "CAPPED", "UNFINISHED", "late_return", "find_runs",
+           "run_status", "run_record", "aggregate",
            "write_table", "write_figures", "make_report", "std_ratio_interval"]

@@ -133,7 +133,8 @@ def test_config_layers_defaults_env_defaults_then_user_values():
     "field, value",
     [("steps", 0), ("batch_size", -1), ("dataset_capacity", 1.5), ("beta0", 1.5), ("mix_steps", -1),
      ("eval_every", 0), ("eval_episodes", 0), ("frame_every", 0), ("checkpoint_every", 0), ("seed", -3),
-     ("loss", "hinge"), ("engine", "gpu"), ("variant", "huge"), ("mlp_hidden", (0,)), ("log_every", 0)],
+     ("loss", "hinge"), ("engine", "gpu"), ("variant", "huge"), ("mlp_hidden", (0,)), ("log_every", 0),
+     ("max_params", 0), ("max_params", 2.5), ("max_params", True)],
 )
 def test_invalid_config_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=rf"TrainConfig\.{field}"):
@@ -363,6 +364,34 @@ def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["metrics"] == b["metrics"]
 
 
+@pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
+def test_max_params_stops_at_the_first_step_over_the_cap(tmp_path, engine):
+    # The uncapped run, logged every step, says when the size first exceeds the cap; the
+    # capped run must be the same run up to that step and stop there.
+    cfg = small_config(engine=engine, variant="growth-only", steps=60, log_every=1)
+    train(cfg, tmp_path / "free", progress=False, pictures=False)
+    _, free = read_metrics(tmp_path / "free" / "metrics.csv")
+    params = [int(r["params"]) for r in free]
+    cap = params[0] + 4
+    t_stop = next(int(r["step"]) for r in free if int(r["params"]) > cap)
+    assert t_stop < cfg.steps, "the test needs a run that crosses the cap"
+    summary = train(cfg.replace(max_params=cap), tmp_path / "cap", progress=False, pictures=False)
+    _, capped = read_metrics(tmp_path / "cap" / "metrics.csv")
+    assert summary["capped"] and summary["step"] == t_stop and summary["params"] == params[t_stop - 1]
+    assert [r["step"] for r in capped] == [str(t) for t in range(1, t_stop + 1)]
+    same = ("step", "loss", "hidden_nodes", "edges", "params")
+    assert [[r[c] for c in same] for r in capped] == [[r[c] for c in same] for r in free[:t_stop]]
+    assert capped[-1]["eval_return_mean"] != ""  # the stop step is evaluated like a last step
+    assert json.loads((tmp_path / "cap" / "checkpoint" / "state.json").read_text())["step"] == t_stop
+    assert n_params(load_graph(tmp_path / "cap" / "graph.json")) == params[t_stop - 1]
+    # resuming a capped run stops at once and changes nothing
+    before = (tmp_path / "cap" / "metrics.csv").read_text()
+    again = resume(tmp_path / "cap", progress=False, pictures=False)
+    assert again["capped"] and again["step"] == t_stop
+    assert (tmp_path / "cap" / "metrics.csv").read_text() == before
+    assert not train(cfg, tmp_path / "free2", progress=False, pictures=False)["capped"]
+
+
 # ------------------------------------------------------------------ the command line
 
 
@@ -386,6 +415,13 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
     assert code == 2 and "already holds a run" in io.err and listing(out) == before
     code, io = run_cli(["--config", str(conf), "--steps", "11", "--out", str(out), "--force"], capsys)
     assert code == 0 and json.loads((out / "config.json").read_text())["steps"] == 11
+    # a cap below the step-0 network (CartPole: at least the 2 output biases) is refused, nothing touched
+    before = listing(out)
+    code, io = run_cli(["--config", str(conf), "--max-params", "1", "--out", str(out), "--force"], capsys)
+    assert code == 2 and "below the initial network" in io.err and listing(out) == before
+    code, io = run_cli(["--config", str(conf), "--max-params", "1000", "--out", str(out), "--force"], capsys)
+    assert code == 0 and json.loads((out / "config.json").read_text())["max_params"] == 1000
+    assert "step 20," in io.out and "stopped early" not in io.out
 
 
 @pytest.mark.parametrize(

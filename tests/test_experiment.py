@@ -66,6 +66,60 @@ def test_report_aggregates_seeds_with_sample_std(tmp_path):
     assert rows[0]["hidden_nodes_mean"] == pytest.approx(3.5)
 
 
+def _hand_run(root, variant, seed, rows, steps=100, max_params=None):
+    """A run directory with a hand-written metrics.csv: rows of (step, eval return, params)."""
+    d = root / f"CartPole-v1__{variant}__s{seed}"
+    d.mkdir()
+    (d / "config.json").write_text(json.dumps({"env_id": "CartPole-v1", "variant": variant, "seed": seed,
+                                               "steps": steps, "max_params": max_params}))
+    (d / "metrics.csv").write_text("step,loss,eval_return_mean,eval_return_std,hidden_nodes,edges,params\n" + "".join(
+        f"{st},0.1,{ret},0.0,1,{p - 3},{p}\n" for st, ret, p in rows))
+
+
+def test_report_leaves_capped_and_unfinished_runs_out_of_the_means(tmp_path):
+    _hand_run(tmp_path, "growth-only", 0, [(50, 10.0, 20), (100, 30.0, 40)], max_params=1000)  # finished
+    _hand_run(tmp_path, "growth-only", 1, [(50, 70.0, 60), (100, 90.0, 80)], max_params=1000)  # finished
+    _hand_run(tmp_path, "growth-only", 2, [(50, 20.0, 900), (60, 25.0, 1200)], max_params=1000)  # capped at 60
+    _hand_run(tmp_path, "growth-only", 3, [(50, 20.0, 900)], max_params=1000)  # still running
+    _hand_run(tmp_path, "full", 0, [(50, 5.0, 2000)], max_params=1000)  # capped: a row with no finished seed
+    report = make_report(tmp_path, figures=True)
+    rows = {r["variant"]: r for r in report["rows"]}
+    g = rows["growth-only"]
+    assert (g["seeds"], g["capped"]) == (2, 1)
+    assert g["late_return_mean"] == pytest.approx(60.0) and g["late_return_std"] == pytest.approx(np.sqrt(1800.0))
+    assert g["params_mean"] == pytest.approx(60.0)  # (40 + 80) / 2: the capped seed's 1200 is not in it
+    f = rows["full"]
+    assert (f["seeds"], f["capped"]) == (0, 1) and np.isnan(f["late_return_mean"])
+    assert sorted((r["seed"], r["status"]) for r in report["left_out"] if r["variant"] == "growth-only") == \
+        [(2, "capped"), (3, "unfinished")]
+    text = (tmp_path / "results.md").read_text()
+    assert "| - | CartPole-v1 | growth-only | 2 | 1 | 60.0 ± 42.4 |" in text
+    assert "| - | CartPole-v1 | growth-only | 2 | capped | 60 of 100 | 1200.0 |" in text
+    assert "| - | CartPole-v1 | growth-only | 3 | unfinished | 50 of 100 | 900.0 |" in text
+
+
+def test_grid_max_params_flag_caps_runs_and_old_done_files_stay_done(tmp_path, capsys):
+    from smgrnn_ref import cli
+
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"envs": ["CartPole-v1"], "variants": ["growth-only"], "seeds": [0], "steps": 40,
+                                "base": dict(TINY, engine="reference", spm={"T": 6, "s": 5, "lambda_edge": 0.0})}))
+    out = tmp_path / "runs"
+    assert cli.main(["experiment", "--grid", str(grid), "--out", str(out), "--max-params", "15", "--no-progress"]) == 0
+    run = expand_grid(load_grid(grid), out)[0]
+    record = json.loads((run.out_dir / DONE_FILE).read_text())
+    assert record["config"]["max_params"] == 15 and record["summary"]["capped"]
+    assert record["summary"]["params"] > 15 and record["summary"]["step"] < 40
+    # a done.json written before a config field existed still marks the run done
+    uncapped = run.out_dir.parent / "uncapped"
+    assert run_grid(GridSpec(**{**json.loads(grid.read_text())}), uncapped, workers=1, progress=False)["ran"] == 1
+    done = next(uncapped.glob("*")) / DONE_FILE
+    old = json.loads(done.read_text())
+    del old["config"]["max_params"]
+    done.write_text(json.dumps(old))
+    assert run_grid(GridSpec(**{**json.loads(grid.read_text())}), uncapped, workers=1, progress=False)["skipped"] == 1
+
+
 def test_std_ratio_point_value_by_hand():
     # std([1, 2, 3, 4], ddof=1)^2 = 5/3; std([2, 4], ddof=1)^2 = 2  ->  ratio sqrt(5/6)
     ratio, _, _ = std_ratio_interval([1.0, 2.0, 3.0, 4.0], [2.0, 4.0], np.random.default_rng(0), n_boot=10)
