@@ -928,7 +928,7 @@ class Trainer:
             "edges": G.number_of_edges(),
             "params": n_params(G),
             "wall_time": self.wall_time,
-            "capped": self.capped(),
+            "capped": self.step < self.cfg.steps and self.capped(),  # stopped early by the cap
         }
 
 

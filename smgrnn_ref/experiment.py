@@ -14,6 +14,12 @@ checkpoint but no ``done.json`` is resumed. An interrupted grid therefore contin
 stopped. Ctrl-C or SIGTERM stops the workers as well (no run goes on training orphaned); each
 running run checkpoints its current step first.
 
+A grid has no time limit per run. Where a run may explode (``growth-only`` at a low
+``lambda_edge``: its graph can grow exponentially), give it a size cap instead,
+``"base": {"max_params": 20000}`` or ``--max-params 20000``
+(:attr:`smgrnn_ref.distill.TrainConfig.max_params`): the run stops at the same step on any
+machine and ``smgrnn-ref report`` lists it as capped.
+
 Grid file (JSON)::
 
     {

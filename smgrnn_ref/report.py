@@ -156,8 +156,11 @@ def write_table(rows: list[dict], out_dir: Path, left_out: list[dict] = ()) -> t
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        def pm(key):
-            return f"{_fmt(r[key + '_mean'])} ± {_fmt(r[key + '_std'])}"
+        def pm(key):  # "mean ± std"; the mean alone for one seed; "-" for none
+            mean, std = r[key + "_mean"], r[key + "_std"]
+            if math.isnan(mean):
+                return "-"
+            return _fmt(mean) if math.isnan(std) else f"{_fmt(mean)} ± {_fmt(std)}"
 
         lines.append(f"| {r['tag'] or '-'} | {r['env']} | {r['variant']} | {r['seeds']} | {r['capped']} | "
                      f"{pm('late_return')} | {pm('hidden_nodes')} | {pm('edges')} | {pm('params')} |")

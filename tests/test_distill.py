@@ -389,7 +389,9 @@ def test_max_params_stops_at_the_first_step_over_the_cap(tmp_path, engine):
     again = resume(tmp_path / "cap", progress=False, pictures=False)
     assert again["capped"] and again["step"] == t_stop
     assert (tmp_path / "cap" / "metrics.csv").read_text() == before
-    assert not train(cfg, tmp_path / "free2", progress=False, pictures=False)["capped"]
+    # crossing the cap at the very last step is a finished run, not an early stop
+    last = train(cfg.replace(max_params=cap, steps=t_stop), tmp_path / "end", progress=False, pictures=False)
+    assert last["step"] == t_stop and last["params"] > cap and not last["capped"]
 
 
 # ------------------------------------------------------------------ the command line

@@ -82,6 +82,7 @@ def test_report_leaves_capped_and_unfinished_runs_out_of_the_means(tmp_path):
     _hand_run(tmp_path, "growth-only", 2, [(50, 20.0, 900), (60, 25.0, 1200)], max_params=1000)  # capped at 60
     _hand_run(tmp_path, "growth-only", 3, [(50, 20.0, 900)], max_params=1000)  # still running
     _hand_run(tmp_path, "full", 0, [(50, 5.0, 2000)], max_params=1000)  # capped: a row with no finished seed
+    _hand_run(tmp_path, "static", 0, [(100, 7.0, 12)])  # one seed: no std
     report = make_report(tmp_path, figures=True)
     rows = {r["variant"]: r for r in report["rows"]}
     g = rows["growth-only"]
@@ -94,6 +95,8 @@ def test_report_leaves_capped_and_unfinished_runs_out_of_the_means(tmp_path):
         [(2, "capped"), (3, "unfinished")]
     text = (tmp_path / "results.md").read_text()
     assert "| - | CartPole-v1 | growth-only | 2 | 1 | 60.0 ± 42.4 |" in text
+    assert "| - | CartPole-v1 | full | 0 | 1 | - | - | - | - |" in text
+    assert "| - | CartPole-v1 | static | 1 | 0 | 7.0 | 1.0 | 9.0 | 12.0 |" in text
     assert "| - | CartPole-v1 | growth-only | 2 | capped | 60 of 100 | 1200.0 |" in text
     assert "| - | CartPole-v1 | growth-only | 3 | unfinished | 50 of 100 | 900.0 |" in text
 
