@@ -505,6 +505,11 @@ class FastEngine:
 
     name = "fast"
 
+    #: Splice relay nodes into the node order when that gives exactly what a full compile
+    #: would (:meth:`_insert_relays_in_place`); ``False`` always compiles (a test switch: the
+    #: two must train identically).
+    incremental_relays = True
+
     def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl",
                  kernel: str = "auto"):
         validate_graph(G)
@@ -678,23 +683,7 @@ class FastEngine:
         uv = np.asarray(edges, dtype=np.intp).reshape(E, 2)
         psrc[nb:] = pos_of[uv[:, 0]]
         pdst[nb:] = pos_of[uv[:, 1]]
-        out_index = {n: j for j, n in enumerate(outputs)}
-        # dL/dlogits is permuted once per step into position order, so the outputs of an
-        # acyclic block are one slice of it
-        out_positions = sorted(pos[n] for n in outputs)
-        rank = {p_: r for r, p_ in enumerate(out_positions)}
-        block_of = np.zeros(N, dtype=np.intp)
-        for i, b in enumerate(blocks):
-            outs = [(r, out_index[n]) for r, n in enumerate(nodes[b.s:b.e]) if n in out_index]
-            b.outs = outs or None
-            b.out_slice = None
-            if outs and not b.cyclic:
-                rows = [r for r, _ in outs]
-                if rows == list(range(rows[0], rows[0] + len(rows))):
-                    p0 = rank[b.s + rows[0]]
-                    b.out_slice = (rows[0], rows[-1] + 1, p0, p0 + len(rows))
-            block_of[b.s:b.e] = i
-        self._out_perm = np.array([out_index[nodes[p_]] for p_ in out_positions], dtype=np.intp)
+        block_of = self._index_outputs(nodes, pos, blocks, outputs)
 
         # --- numeric state: carried over by key, or read from the graph -------------------
         theta, m, v = np.empty(P), np.empty(P), np.empty(P)
@@ -742,12 +731,13 @@ class FastEngine:
             if hist:
                 U[self._rows(len(hist), self._uptr), k] = hist
 
-        self._nodes, self._pos, self._edges = nodes, pos, edges
+        self._nodes, self._pos, self._edges, self._outputs = nodes, pos, edges, outputs
         self._edge_index = dict(zip(edges, range(E)))
         self._N, self._n_in, self._off, self._nb = N, n_in, off, nb
         self._psrc, self._pdst = psrc, pdst
-        self._out_pos = np.array([pos[n] for n in outputs], dtype=np.intp)
         self._blocks, self._block_of = blocks, block_of
+        # the blocks are now exactly the levels of G (see _insert_relays_in_place)
+        self._levels_fresh = True
         self._theta, self._m, self._v, self._t = theta, m, v, t
         self._U, self._ucount, self._Act, self._acount = U, ucount, Act, acount
         # the dense weight matrix serves the numpy kernel only: N^2 floats would not fit
@@ -757,6 +747,29 @@ class FastEngine:
         self._index_params()
         self._tmax = int(t.max(initial=0))
         self._ensure_bias_tables(self._tmax + 1)
+
+    def _index_outputs(self, nodes, pos, blocks, outputs) -> np.ndarray:
+        """Each block's output rows (``outs``; ``out_slice`` when they are contiguous), the
+        output positions and permutation; returns the block index of every position."""
+        out_index = {n: j for j, n in enumerate(outputs)}
+        # dL/dlogits is permuted once per step into position order, so the outputs of an
+        # acyclic block are one slice of it
+        out_positions = sorted(pos[n] for n in outputs)
+        rank = {p_: r for r, p_ in enumerate(out_positions)}
+        block_of = np.zeros(len(nodes), dtype=np.intp)
+        for i, b in enumerate(blocks):
+            outs = [(r, out_index[n]) for r, n in enumerate(nodes[b.s:b.e]) if n in out_index]
+            b.outs = outs or None
+            b.out_slice = None
+            if outs and not b.cyclic:
+                rows = [r for r, _ in outs]
+                if rows == list(range(rows[0], rows[0] + len(rows))):
+                    p0 = rank[b.s + rows[0]]
+                    b.out_slice = (rows[0], rows[-1] + 1, p0, p0 + len(rows))
+            block_of[b.s:b.e] = i
+        self._out_perm = np.array([out_index[nodes[p_]] for p_ in out_positions], dtype=np.intp)
+        self._out_pos = np.array([pos[n] for n in outputs], dtype=np.intp)
+        return block_of
 
     def _index_params(self) -> None:
         """Everything derived from the parameter list alone (after a compile or an
@@ -817,6 +830,9 @@ class FastEngine:
 
     def _add_edges_in_place(self, edges) -> None:
         """Append parameters for new edges (weights and state read from the graph)."""
+        if any(b.cyclic for b in self._blocks):
+            # earlier block no longer means lower level: a level may have changed
+            self._levels_fresh = False
         adj, nb, T = self._G._adj, self._nb, self._T
         k0 = len(self._edges)
         new_theta, new_m, new_v, new_t, cols, counts = [], [], [], [], [], []
@@ -847,8 +863,123 @@ class FastEngine:
         self._ensure_bias_tables(self._tmax + 1)
         self._index_params()
 
+    def _insert_relays_in_place(self, relays) -> bool:
+        """Give new relay nodes their positions without deriving everything again.
+
+        Only when the result is exactly the node order and blocks a full compile would
+        derive, so the arithmetic (summation order included) is unchanged:
+
+        * the graph is acyclic and its blocks are its levels (nothing was removed in place
+          since the last compile, which can lower levels);
+        * every relay ``i -> r -> j`` (``i -> j`` kept) has ``level(j) >= level(i) + 2``, so
+          ``r`` joins level ``level(i) + 1`` and no other node changes level.
+
+        The compile sorts a level's nodes by activation, then outputs first, then by id; a
+        relay has the newest id, so it goes last among its level's nodes of its activation
+        (a new run, in activation order, if there are none). Parameters, Adam state and
+        windows of everything else are kept; the relay's bias and state, and its two edges,
+        are read from the graph as a compile reads new elements.
+
+        Parameters
+        ----------
+        relays : list of (int, int, int)
+            ``(i, j, r)`` per relay, in insertion order (ascending ``r``).
+
+        Returns
+        -------
+        bool
+            False, with nothing changed, when the conditions do not hold.
+        """
+        if not self._levels_fresh or any(b.cyclic for b in self._blocks):
+            return False
+        pos, block_of, off, nodes = self._pos, self._block_of, self._off, self._nodes
+        nd = self._G._node
+        blocks = self._blocks
+        # level(n) - 1 = its block (inputs: level 0, block -1)
+        placed = []  # (old insertion position, block, r)
+        per_block: dict[int, list] = {}
+        for i, j, r in relays:
+            bi = int(block_of[pos[i]]) if pos[i] >= off else -1
+            if int(block_of[pos[j]]) < bi + 2:
+                return False
+            per_block.setdefault(bi + 1, []).append(r)
+        new_blocks = list(blocks)
+        for k, rs in per_block.items():
+            b = blocks[k]
+            n_new: dict[int, int] = {}
+            for r in rs:
+                code = _ACT_CODE[nd[r]["activation"]]
+                n_new[code] = n_new.get(code, 0) + 1
+            old_len = {code: hi - lo for lo, hi, code in b.runs}
+            runs, lo = [], 0
+            for code in sorted(set(old_len) | set(n_new)):
+                # the old nodes of this run end at b.s + (old lengths of the runs up to it)
+                q = b.s + sum(n for c, n in old_len.items() if c <= code)
+                placed += [(q, k, r) for r in rs if _ACT_CODE[nd[r]["activation"]] == code]
+                hi = lo + old_len.get(code, 0) + n_new.get(code, 0)
+                runs.append((lo, hi, code))
+                lo = hi
+            new_blocks[k] = _Block(b.s, b.e, False, runs)
+        placed.sort()  # by old position, then block (a block's end is the next one's start), then id
+        q_old = np.array([q for q, _, _ in placed], dtype=np.intp)
+        # node order: the old one with each relay spliced in before old position q
+        new_nodes, prev = [], 0
+        for q, _, r in placed:
+            new_nodes.extend(nodes[prev:q])
+            new_nodes.append(r)
+            prev = q
+        new_nodes.extend(nodes[prev:])
+        # block bounds: shifted by the relays of earlier blocks, widened by their own
+        added = np.bincount([k for _, k, _ in placed], minlength=len(blocks))
+        before = np.concatenate(([0], np.cumsum(added)[:-1]))
+        for k, b in enumerate(new_blocks):
+            nb_k = b if k in per_block else _Block(b.s, b.e, False, b.runs)
+            nb_k.s, nb_k.e = b.s + int(before[k]), b.e + int(before[k]) + int(added[k])
+            new_blocks[k] = nb_k
+        n_new_total = len(placed)
+        N = self._N + n_new_total
+        nb = self._nb + n_new_total
+        new_pos = {n: p_ for p_, n in enumerate(new_nodes) if p_}
+
+        # parameters: biases (position order) get the relays' entries; edges keep theirs
+        idx = q_old - off
+        rs = [r for _, _, r in placed]
+        old_nb = self._nb
+
+        def spliced(a, values, dtype=None):
+            return np.concatenate((np.insert(a[:old_nb], idx, np.array(values, dtype=dtype)), a[old_nb:]))
+
+        self._theta = spliced(self._theta, [nd[r]["bias"] for r in rs])
+        self._m = spliced(self._m, [nd[r]["adam_m"] for r in rs])
+        self._v = spliced(self._v, [nd[r]["adam_v"] for r in rs])
+        self._t = spliced(self._t, [nd[r]["adam_t"] for r in rs], dtype=np.int64)
+        cols = np.zeros((self._T, n_new_total))
+        counts = np.zeros(n_new_total, dtype=np.int64)
+        for c, r in enumerate(rs):
+            hist = list(nd[r]["activations"])
+            counts[c] = len(hist)
+            if hist:
+                cols[self._rows(len(hist), self._aptr), c] = hist
+        self._Act = np.insert(self._Act, idx, cols, axis=1)
+        self._acount = np.insert(self._acount, idx, counts)
+        # old position p moves up by the relays spliced in at or before it
+        shift = lambda p_: p_ + np.searchsorted(q_old, p_, side="right")  # noqa: E731
+        psrc_e, pdst_e = shift(self._psrc[old_nb:]), shift(self._pdst[old_nb:])
+        self._psrc = np.concatenate((np.zeros(nb, dtype=np.intp), psrc_e))
+        self._pdst = np.concatenate((np.arange(off, N, dtype=np.intp), pdst_e))
+
+        self._nodes, self._pos, self._N, self._nb = new_nodes, new_pos, N, nb
+        self._blocks = new_blocks
+        self._block_of = self._index_outputs(new_nodes, new_pos, new_blocks, self._outputs)
+        self._Wt = np.zeros((N, N)) if self._nb_kernels is None else None
+        self._bufs = {}
+        # the relays' edges, read from the graph like any new edge (then everything indexed)
+        self._add_edges_in_place([e for i, j, r in relays for e in ((i, r), (r, j))])
+        return True
+
     def _remove_edges_in_place(self, ks) -> None:
         """Delete the parameters of edges ``ks`` (indices into ``_edges``)."""
+        self._levels_fresh = False  # a removed edge can lower levels the blocks still hold
         nb = self._nb
         ks = np.asarray(ks, dtype=np.intp)
         if self._Wt is not None:
@@ -1327,17 +1458,23 @@ class FastEngine:
                 events += orphans
                 full_compile |= bool(orphans)
         else:
+            relays = []
             if cfg.enable_edge_growth:
                 for k in self._unstable_indices():
-                    events.append(S.insert_relay(G, self._edges[k], rng, cfg, t=t))
+                    ev = S.insert_relay(G, self._edges[k], rng, cfg, t=t)
+                    events.append(ev)
+                    relays.append((*ev.edge, ev.node))
                     # the refractory clear, mirrored in the ring buffer
                     self._ucount[k] = 0
-                    full_compile = True  # a new node: a new position
             if cfg.enable_random_growth:
                 grown = S.random_growth(G, t, rng, cfg)
                 events += grown
                 added = [e.edge for e in grown]
-                full_compile |= not all(self._can_add_in_place(u, v) for u, v in added)
+            # new nodes need positions: spliced in when the levels allow, else a full compile
+            if relays and (not self.incremental_relays or not self._insert_relays_in_place(relays)):
+                full_compile = True
+            if not full_compile:
+                full_compile = not all(self._can_add_in_place(u, v) for u, v in added)
         # recompile only what is needed: new or removed nodes, or an edge that changes the
         # block schedule, derive everything again; other edge edits append or delete columns
         if full_compile:

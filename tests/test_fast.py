@@ -15,7 +15,7 @@ from smgrnn_ref.config import AdamConfig, SPMConfig
 from smgrnn_ref.engine import ReferenceEngine, make_engine
 from smgrnn_ref.evaluate import compile_plan, forward_params
 from smgrnn_ref.fast import FastEngine, _numba_kernels
-from smgrnn_ref.graph import add_edge, add_hidden_node, initial_graph
+from smgrnn_ref.graph import add_edge, add_hidden_node, hidden_nodes, initial_graph
 from smgrnn_ref.losses import loss_and_grad, loss_params
 from smgrnn_ref.params import get_params
 
@@ -228,6 +228,44 @@ def test_spm_run_matches_reference(allow_cycles, steps, kernel):
     assert_events_equal(ref_events, fast_events)
     assert np.abs(ref_losses - fast_losses).max() <= 1e-9
     assert_graphs_equal(ref.graph, fast.graph)
+
+
+@pytest.mark.parametrize("variant", ["growth-only", "full"])
+def test_spliced_relays_train_exactly_as_a_full_compile(variant, monkeypatch):
+    # Two fast engines in lockstep, one splicing relays in place, one compiling after every
+    # relay: same node order, blocks, outputs and graph after every step, bit for bit.
+    from smgrnn_ref.io import graph_to_dict
+
+    cfg = ACTIVE_SPM.replace(enable_pruning=(variant == "full"))
+    label = _cartpole_labeller()
+    G = initial_graph(4, 2, rng=np.random.default_rng(0), T=cfg.T)
+    spliced = FastEngine(G.copy(), adam=AdamConfig(lr=0.002), spm=cfg)
+    compiled = FastEngine(G.copy(), adam=AdamConfig(lr=0.002), spm=cfg)
+    compiled.incremental_relays = False
+    calls = Counter()
+    original = FastEngine._insert_relays_in_place
+
+    def counting(self, relays):
+        done = original(self, relays)
+        calls[done] += 1
+        return done
+
+    monkeypatch.setattr(FastEngine, "_insert_relays_in_place", counting)
+    data_rng, rng_a, rng_b = np.random.default_rng(1), np.random.default_rng(2), np.random.default_rng(2)
+    for t in range(1, 1001):  # relays start after about 700 steps here
+        X = data_rng.normal(size=(32, 4)) * np.array([1.0, 1.0, 0.1, 1.0])
+        Y = label(X)
+        assert spliced.train_step(X, Y) == compiled.train_step(X, Y)
+        assert_events_equal(spliced.spm_step(t, rng_a), compiled.spm_step(t, rng_b), tol=0.0)
+        assert spliced._nodes == compiled._nodes
+        assert [(b.s, b.e, b.runs, b.outs, b.out_slice) for b in spliced._blocks] == \
+            [(b.s, b.e, b.runs, b.outs, b.out_slice) for b in compiled._blocks]
+        assert np.array_equal(spliced.forward(X), compiled.forward(X))
+        if t % 50 == 0:
+            assert graph_to_dict(spliced.graph) == graph_to_dict(compiled.graph)
+    # the splice was taken (and declined at times) and the graph grew well beyond its start
+    assert calls[True] >= 20 and calls[False] >= 1, calls
+    assert len(hidden_nodes(spliced.graph)) >= 20
 
 
 def test_vectorised_decisions_match_reference_rules():
