@@ -54,8 +54,11 @@ Numeric state of elements that survive a structural edit is carried over by key 
 random growth whose new edges run from an earlier block into a later one appends parameter
 columns, and pruning outside cyclic blocks deletes columns, both leaving the node order and
 blocks as they are (the schedule stays valid; an acyclic graph's values do not depend on
-which valid schedule evaluates them); a new or removed node, or an edge that would break the
-schedule (or split a cyclic component), derives everything again.
+which valid schedule evaluates them). A relay ``i -> r -> j`` whose ends are at least two
+levels apart is spliced into the node order where a full compile would put it (the blocks
+must still be the graph's levels, so not after an in-place removal); any other new or removed
+node, or an edge that would break the schedule (or split a cyclic component), derives
+everything again.
 
 The backward pass is written by hand: ``dL/dZ`` of a block is ``dL/dA * f'(Z)`` (``tanh``:
 ``1 - A^2``; ``relu``: ``1``, ``1/2`` at exactly zero as autograd's ``maximum`` has it, else
