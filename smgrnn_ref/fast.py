@@ -163,7 +163,7 @@ def _act_grad(code: int, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.nda
 class _Block:
     """Positions ``[s, e)`` evaluated together (see the module docstring).
 
-    ``runs`` lists ``(lo, hi, code)`` in local offsets; an acyclic block has one run.
+    ``runs`` lists ``(lo, hi, code)`` in local offsets: one run per activation, in code order.
     ``outs`` lists ``(local row, output index)`` of the output nodes in the block. A cyclic
     block also holds the parameter indices of its internal edges (both ends in the block) and
     their local ``(dst, src)`` offsets, whose gradients are summed over the sweeps.
@@ -936,9 +936,9 @@ class FastEngine:
         added = np.bincount([k for _, k, _ in placed], minlength=len(blocks))
         before = np.concatenate(([0], np.cumsum(added)[:-1]))
         for k, b in enumerate(new_blocks):
-            nb_k = b if k in per_block else _Block(b.s, b.e, False, b.runs)
-            nb_k.s, nb_k.e = b.s + int(before[k]), b.e + int(before[k]) + int(added[k])
-            new_blocks[k] = nb_k
+            blk = b if k in per_block else _Block(b.s, b.e, False, b.runs)  # fresh objects throughout
+            blk.s, blk.e = b.s + int(before[k]), b.e + int(before[k]) + int(added[k])
+            new_blocks[k] = blk
         n_new_total = len(placed)
         N = self._N + n_new_total
         nb = self._nb + n_new_total
