@@ -1470,7 +1470,11 @@ class FastEngine:
                     # the refractory clear, mirrored in the ring buffer
                     self._ucount[k] = 0
             if cfg.enable_random_growth:
-                grown = S.random_growth(G, t, rng, cfg)
+                # positions are a topological order of the nodes they hold (a relay just
+                # inserted on i -> j only adds paths i -> j already gives), so random growth
+                # can skip path searches; not within cyclic blocks
+                rank = None if any(b.cyclic for b in self._blocks) else self._pos
+                grown = S.random_growth(G, t, rng, cfg, rank=rank)
                 events += grown
                 added = [e.edge for e in grown]
             # new nodes need positions: spliced in when the levels allow, else a full compile

@@ -296,11 +296,16 @@ def n_random_edges(rho_rand: float, n_nodes: int) -> int:
     return max(proportional, 1)
 
 
-def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool:
+def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool, rank=None) -> bool:
     """Whether ``u -> v`` may be added by random growth.
 
     ``v`` is not an input, ``u != v``, there is no edge ``u -> v`` yet, and, when cycles are
     not allowed, ``v`` cannot reach ``u`` (the new edge would close a cycle).
+
+    ``rank`` (optional) is a topological order of ``G`` as a mapping node -> number, with
+    ``rank[a] < rank[b]`` for every edge ``a -> b`` between ranked nodes (the fast engine passes
+    its node positions). A path only climbs in rank, so when ``rank[u] < rank[v]`` the node
+    ``v`` cannot reach ``u`` and the path search is skipped: a speed-up, never another answer.
 
     Examples
     --------
@@ -313,7 +318,11 @@ def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool
     """
     if u == v or G.nodes[v]["kind"] == "input" or G.has_edge(u, v):
         return False
-    return allow_cycles or not nx.has_path(G, v, u)
+    if allow_cycles:
+        return True
+    if rank is not None and u in rank and v in rank and rank[u] < rank[v]:
+        return True  # v -> ... -> u would have to descend in rank
+    return not nx.has_path(G, v, u)
 
 
 def new_edge_pool(G: nx.DiGraph, allow_cycles: bool) -> list[tuple[int, int]]:
@@ -360,13 +369,14 @@ def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool)
 
 
 def _sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool,
-                     nodes: list[int], targets: list[int]) -> tuple[int, int] | None:
-    """:func:`sample_new_edge` given the sorted ``nodes`` and ``targets`` of ``G``: random
-    growth adds edges but no nodes, so it sorts them once per step, not once per edge."""
+                     nodes: list[int], targets: list[int], rank=None) -> tuple[int, int] | None:
+    """:func:`sample_new_edge` given the sorted ``nodes`` and ``targets`` of ``G`` (random
+    growth adds edges but no nodes, so it sorts them once per step, not once per edge) and an
+    optional topological ``rank`` (:func:`is_valid_new_edge`)."""
     for _ in range(MAX_REJECTION_TRIES):
         u = nodes[rng.integers(len(nodes))]
         v = targets[rng.integers(len(targets))]
-        if is_valid_new_edge(G, u, v, allow_cycles):
+        if is_valid_new_edge(G, u, v, allow_cycles, rank):
             return (u, v)
     pool = new_edge_pool(G, allow_cycles)
     if not pool:
@@ -374,7 +384,8 @@ def _sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool
     return pool[rng.integers(len(pool))]
 
 
-def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> list[Event]:
+def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
+                  rank=None) -> list[Event]:
     """Random exploratory growth.
 
     ::
@@ -385,7 +396,8 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     Draw order: one ``rng.random()`` for the trigger; then per edge, the pair
     (:func:`sample_new_edge`) and its weight. The edges are added one at a time, so each is
     drawn from the pool left by the previous ones; when the pool is empty, adding stops early.
-    ``N_t`` counts all nodes at the start of the step.
+    ``N_t`` counts all nodes at the start of the step. ``rank``, a topological order of ``G``
+    (:func:`is_valid_new_edge`), only saves path searches: the draws and edges are the same.
 
     Examples
     --------
@@ -409,13 +421,16 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     events = []
     nodes, targets = sorted(G.nodes), _targets(G)
     for _ in range(m_t):
-        pair = _sample_new_edge(G, rng, cfg.allow_cycles, nodes, targets)
+        pair = _sample_new_edge(G, rng, cfg.allow_cycles, nodes, targets, rank)
         if pair is None:
             break
         # w ~ U[-c, c]: a small initial weight
         w = rng.uniform(-c, c)
         add_edge(G, *pair, w)
         events.append(EdgeAdded(step=t, edge=pair, weight=w))
+        u, v = pair
+        if rank is not None and not (u in rank and v in rank and rank[u] < rank[v]):
+            rank = None  # the new edge may break the order: search paths from now on
     return events
 
 

@@ -282,6 +282,53 @@ def test_random_growth_closes_a_cycle_only_when_allowed():
     assert not nx.is_directed_acyclic_graph(G)
 
 
+def _random_dag(rng, n_in=3, n_out=2, n_hidden=12, n_edges=40):
+    """A random acyclic graph: edges only from earlier to later nodes of a shuffled order."""
+    G = empty_graph(n_in, n_out)
+    hs = [add_hidden_node(G) for _ in range(n_hidden)]
+    order = list(range(n_in)) + [hs[i] for i in rng.permutation(n_hidden)] + list(range(n_in, n_in + n_out))
+    while G.number_of_edges() < n_edges:
+        a, b = sorted(rng.choice(len(order), 2, replace=False))
+        if order[b] >= n_in and not G.has_edge(order[a], order[b]):
+            add_edge(G, order[a], order[b], 0.1)
+    return G
+
+
+def test_a_topological_rank_changes_no_validity_answer_and_saves_searches(monkeypatch):
+    rng = np.random.default_rng(11)
+    G = _random_dag(rng)
+    rank = {n: i for i, n in enumerate(nx.topological_sort(G))}
+    searches = []
+    real = nx.has_path
+    monkeypatch.setattr(spm.nx, "has_path", lambda *a: searches.append(a) or real(*a))
+    pairs = [(u, v) for u in G for v in G]
+    plain = [spm.is_valid_new_edge(G, u, v, False) for u, v in pairs]
+    n_plain = len(searches)
+    ranked = [spm.is_valid_new_edge(G, u, v, False, rank) for u, v in pairs]
+    assert ranked == plain
+    # the rank settles every pair with rank[u] < rank[v] (no search), and only those
+    settled = sum(1 for u, v in pairs if u != v and G.nodes[v]["kind"] != "input"
+                  and not G.has_edge(u, v) and rank[u] < rank[v])
+    assert settled > 0 and len(searches) - n_plain == n_plain - settled
+
+
+def test_random_growth_with_a_rank_draws_and_adds_the_same_edges():
+    # many edges per step (rho_rand 0.5), so some land against the rank and the rank is dropped
+    cfg = SPMConfig(p_rand=1.0, rho_rand=0.5, allow_cycles=False)
+    G0 = _random_dag(np.random.default_rng(12), n_edges=20)
+    rank = {n: i for i, n in enumerate(nx.topological_sort(G0))}
+    against = 0
+    for seed in range(20):
+        G1, G2 = copy.deepcopy(G0), copy.deepcopy(G0)
+        r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+        e1 = random_growth(G1, 1, r1, cfg)
+        e2 = random_growth(G2, 1, r2, cfg, rank=rank)
+        assert e1 == e2 and sorted(G1.edges) == sorted(G2.edges)
+        assert r1.bit_generator.state == r2.bit_generator.state
+        against += any(rank[e.edge[0]] > rank[e.edge[1]] for e in e1)
+    assert against > 0  # the rank was invalidated mid-call in some of these steps
+
+
 @pytest.mark.parametrize("tries", [spm.MAX_REJECTION_TRIES, 0])
 def test_sample_new_edge_is_uniform_over_the_pool(monkeypatch, tries):
     # input 0, outputs 1, 2, no edges: valid pairs (0,1) (0,2) (1,2) (2,1), 4 in all.
