@@ -706,13 +706,10 @@ class FastEngine:
                 new_a[keep] = old_a[old]
             Act[:, keep] = self._Act[:, old]
             acount[keep] = self._acount[old]
-        for i in np.nonzero(old_node < 0)[0]:
-            d = nd[nodes[off + i]]
-            theta[i], m[i], v[i], t[i] = d["bias"], d["adam_m"], d["adam_v"], d["adam_t"]
-            hist = list(d["activations"])
-            acount[i] = len(hist)
-            if hist:
-                Act[self._rows(len(hist), self._aptr), i] = hist
+        new = np.nonzero(old_node < 0)[0]
+        if new.size:
+            theta[new], m[new], v[new], t[new], Act[:, new], acount[new] = \
+                self._new_node_state([nodes[off + i] for i in new.tolist()])
         # kept edges: weight, Adam state and update window
         n = int((old_edge >= 0).sum())  # carried edges are the first n (edge order above)
         if n:
@@ -741,6 +738,7 @@ class FastEngine:
         self._blocks, self._block_of = blocks, block_of
         # the blocks are now exactly the levels of G (see _insert_relays_in_place)
         self._levels_fresh = True
+        self._any_cyclic = any(b.cyclic for b in blocks)  # no edit in place changes it
         self._theta, self._m, self._v, self._t = theta, m, v, t
         self._U, self._ucount, self._Act, self._acount = U, ucount, Act, acount
         # the dense weight matrix serves the numpy kernel only: N^2 floats would not fit
@@ -750,6 +748,22 @@ class FastEngine:
         self._index_params()
         self._tmax = int(t.max(initial=0))
         self._ensure_bias_tables(self._tmax + 1)
+
+    def _new_node_state(self, ids):
+        """Bias, Adam ``m``, ``v``, ``t``, activation-window columns (``T x n``, in ring order)
+        and fill counts of nodes new to the arrays, read from the graph."""
+        nd, n = self._G._node, len(ids)
+        bias, m, v = np.empty(n), np.empty(n), np.empty(n)
+        t = np.empty(n, dtype=np.int64)
+        cols, counts = np.zeros((self._T, n)), np.zeros(n, dtype=np.int64)
+        for c, node in enumerate(ids):
+            d = nd[node]
+            bias[c], m[c], v[c], t[c] = d["bias"], d["adam_m"], d["adam_v"], d["adam_t"]
+            hist = list(d["activations"])
+            counts[c] = len(hist)
+            if hist:
+                cols[self._rows(len(hist), self._aptr), c] = hist
+        return bias, m, v, t, cols, counts
 
     def _index_outputs(self, nodes, pos, blocks, outputs) -> np.ndarray:
         """Each block's output rows (``outs``; ``out_slice`` when they are contiguous), the
@@ -833,7 +847,7 @@ class FastEngine:
 
     def _add_edges_in_place(self, edges) -> None:
         """Append parameters for new edges (weights and state read from the graph)."""
-        if any(b.cyclic for b in self._blocks):
+        if self._any_cyclic:
             # earlier block no longer means lower level: a level may have changed
             self._levels_fresh = False
         adj, nb, T = self._G._adj, self._nb, self._T
@@ -893,7 +907,7 @@ class FastEngine:
         bool
             False, with nothing changed, when the conditions do not hold.
         """
-        if not self._levels_fresh or any(b.cyclic for b in self._blocks):
+        if not self._levels_fresh or self._any_cyclic:
             return False
         pos, block_of, off, nodes = self._pos, self._block_of, self._off, self._nodes
         nd = self._G._node
@@ -949,20 +963,12 @@ class FastEngine:
         rs = [r for _, _, r in placed]
         old_nb = self._nb
 
-        def spliced(a, values, dtype=None):
-            return np.concatenate((np.insert(a[:old_nb], idx, np.array(values, dtype=dtype)), a[old_nb:]))
+        def spliced(a, values):
+            return np.concatenate((np.insert(a[:old_nb], idx, values), a[old_nb:]))
 
-        self._theta = spliced(self._theta, [nd[r]["bias"] for r in rs])
-        self._m = spliced(self._m, [nd[r]["adam_m"] for r in rs])
-        self._v = spliced(self._v, [nd[r]["adam_v"] for r in rs])
-        self._t = spliced(self._t, [nd[r]["adam_t"] for r in rs], dtype=np.int64)
-        cols = np.zeros((self._T, n_new_total))
-        counts = np.zeros(n_new_total, dtype=np.int64)
-        for c, r in enumerate(rs):
-            hist = list(nd[r]["activations"])
-            counts[c] = len(hist)
-            if hist:
-                cols[self._rows(len(hist), self._aptr), c] = hist
+        bias, m, v, t, cols, counts = self._new_node_state(rs)
+        self._theta, self._m, self._v, self._t = (spliced(a, x) for a, x in
+                                                  ((self._theta, bias), (self._m, m), (self._v, v), (self._t, t)))
         self._Act = np.insert(self._Act, idx, cols, axis=1)
         self._acount = np.insert(self._acount, idx, counts)
         # old position p moves up by the relays spliced in at or before it
@@ -1473,7 +1479,7 @@ class FastEngine:
                 # positions are a topological order of the nodes they hold (a relay just
                 # inserted on i -> j only adds paths i -> j already gives), so random growth
                 # can skip path searches; not within cyclic blocks
-                rank = None if any(b.cyclic for b in self._blocks) else self._pos
+                rank = None if self._any_cyclic else self._pos
                 grown = S.random_growth(G, t, rng, cfg, rank=rank)
                 events += grown
                 added = [e.edge for e in grown]
