@@ -720,16 +720,11 @@ class FastEngine:
             same = n == self._U.shape[1] and bool((old == np.arange(n)).all())
             U[:, :n] = self._U if same else self._U[:, old]
             ucount[:n] = self._ucount[old]
-        adj = G._adj
-        for k in np.nonzero(old_edge < 0)[0]:
-            a, b = edges[k]
-            d = adj[a][b]
-            j = nb + k
-            theta[j], m[j], v[j], t[j] = d["weight"], d["adam_m"], d["adam_v"], d["adam_t"]
-            hist = list(d["updates"])
-            ucount[k] = len(hist)
-            if hist:
-                U[self._rows(len(hist), self._uptr), k] = hist
+        new = np.nonzero(old_edge < 0)[0]
+        if new.size:
+            j = nb + new
+            theta[j], m[j], v[j], t[j], U[:, new], ucount[new] = \
+                self._new_edge_state([edges[k] for k in new.tolist()])
 
         self._nodes, self._pos, self._edges, self._outputs = nodes, pos, edges, outputs
         self._edge_index = dict(zip(edges, range(E)))
@@ -764,6 +759,22 @@ class FastEngine:
             if hist:
                 cols[self._rows(len(hist), self._aptr), c] = hist
         return bias, m, v, t, cols, counts
+
+    def _new_edge_state(self, edges):
+        """Weight, Adam ``m``, ``v``, ``t``, update-window columns (``T x n``, in ring order)
+        and fill counts of edges new to the arrays, read from the graph."""
+        adj, n = self._G._adj, len(edges)
+        w, m, v = np.empty(n), np.empty(n), np.empty(n)
+        t = np.empty(n, dtype=np.int64)
+        cols, counts = np.zeros((self._T, n)), np.zeros(n, dtype=np.int64)
+        for c, (a, b) in enumerate(edges):
+            d = adj[a][b]
+            w[c], m[c], v[c], t[c] = d["weight"], d["adam_m"], d["adam_v"], d["adam_t"]
+            hist = list(d["updates"])
+            counts[c] = len(hist)
+            if hist:
+                cols[self._rows(len(hist), self._uptr), c] = hist
+        return w, m, v, t, cols, counts
 
     def _index_outputs(self, nodes, pos, blocks, outputs) -> np.ndarray:
         """Each block's output rows (``outs``; ``out_slice`` when they are contiguous), the
@@ -850,33 +861,21 @@ class FastEngine:
         if self._any_cyclic:
             # earlier block no longer means lower level: a level may have changed
             self._levels_fresh = False
-        adj, nb, T = self._G._adj, self._nb, self._T
         k0 = len(self._edges)
-        new_theta, new_m, new_v, new_t, cols, counts = [], [], [], [], [], []
-        for j, (u, v) in enumerate(edges):
-            d = adj[u][v]
-            new_theta.append(d["weight"])
-            new_m.append(d["adam_m"])
-            new_v.append(d["adam_v"])
-            new_t.append(d["adam_t"])
-            col = np.zeros(T)
-            hist = list(d["updates"])
-            if hist:
-                col[self._rows(len(hist), self._uptr)] = hist
-            cols.append(col)
-            counts.append(len(hist))
-            self._edges.append((u, v))
-            self._edge_index[(u, v)] = k0 + j
-        self._theta = np.concatenate((self._theta, new_theta))
-        self._m = np.concatenate((self._m, new_m))
-        self._v = np.concatenate((self._v, new_v))
-        self._t = np.concatenate((self._t, np.array(new_t, dtype=np.int64)))
-        self._U = np.concatenate((self._U, np.array(cols).T), axis=1)
-        self._ucount = np.concatenate((self._ucount, np.array(counts, dtype=np.int64)))
+        for j, e in enumerate(edges):
+            self._edges.append(e)
+            self._edge_index[e] = k0 + j
+        w, m, v, t, cols, counts = self._new_edge_state(edges)
+        self._theta = np.concatenate((self._theta, w))
+        self._m = np.concatenate((self._m, m))
+        self._v = np.concatenate((self._v, v))
+        self._t = np.concatenate((self._t, t))
+        self._U = np.concatenate((self._U, cols), axis=1)
+        self._ucount = np.concatenate((self._ucount, counts))
         pos = self._pos
-        self._psrc = np.concatenate((self._psrc, np.array([pos[u] for u, _ in edges], dtype=np.intp)))
-        self._pdst = np.concatenate((self._pdst, np.array([pos[v] for _, v in edges], dtype=np.intp)))
-        self._tmax = max(self._tmax, max(new_t))
+        self._psrc = np.concatenate((self._psrc, np.array([pos[a] for a, _ in edges], dtype=np.intp)))
+        self._pdst = np.concatenate((self._pdst, np.array([pos[b] for _, b in edges], dtype=np.intp)))
+        self._tmax = max(self._tmax, int(t.max()))
         self._ensure_bias_tables(self._tmax + 1)
         self._index_params()
 
