@@ -744,37 +744,32 @@ class FastEngine:
         self._tmax = int(t.max(initial=0))
         self._ensure_bias_tables(self._tmax + 1)
 
-    def _new_node_state(self, ids):
-        """Bias, Adam ``m``, ``v``, ``t``, activation-window columns (``T x n``, in ring order)
-        and fill counts of nodes new to the arrays, read from the graph."""
-        nd, n = self._G._node, len(ids)
-        bias, m, v = np.empty(n), np.empty(n), np.empty(n)
+    def _graph_state(self, attrs, value: str, window: str, ptr: int):
+        """The state of elements new to the arrays, read from their graph attribute dicts
+        ``attrs``: ``value`` (``"bias"`` or ``"weight"``), Adam ``m``, ``v``, ``t``, the
+        ``window`` deque (``"activations"`` or ``"updates"``) as ``T x n`` ring-buffer columns
+        ending before row ``ptr``, and the windows' fill counts."""
+        n = len(attrs)
+        x, m, v = np.empty(n), np.empty(n), np.empty(n)
         t = np.empty(n, dtype=np.int64)
         cols, counts = np.zeros((self._T, n)), np.zeros(n, dtype=np.int64)
-        for c, node in enumerate(ids):
-            d = nd[node]
-            bias[c], m[c], v[c], t[c] = d["bias"], d["adam_m"], d["adam_v"], d["adam_t"]
-            hist = list(d["activations"])
+        for c, d in enumerate(attrs):
+            x[c], m[c], v[c], t[c] = d[value], d["adam_m"], d["adam_v"], d["adam_t"]
+            hist = list(d[window])
             counts[c] = len(hist)
             if hist:
-                cols[self._rows(len(hist), self._aptr), c] = hist
-        return bias, m, v, t, cols, counts
+                cols[self._rows(len(hist), ptr), c] = hist
+        return x, m, v, t, cols, counts
+
+    def _new_node_state(self, ids):
+        """:meth:`_graph_state` of nodes ``ids``: bias and activation window."""
+        nd = self._G._node
+        return self._graph_state([nd[n] for n in ids], "bias", "activations", self._aptr)
 
     def _new_edge_state(self, edges):
-        """Weight, Adam ``m``, ``v``, ``t``, update-window columns (``T x n``, in ring order)
-        and fill counts of edges new to the arrays, read from the graph."""
-        adj, n = self._G._adj, len(edges)
-        w, m, v = np.empty(n), np.empty(n), np.empty(n)
-        t = np.empty(n, dtype=np.int64)
-        cols, counts = np.zeros((self._T, n)), np.zeros(n, dtype=np.int64)
-        for c, (a, b) in enumerate(edges):
-            d = adj[a][b]
-            w[c], m[c], v[c], t[c] = d["weight"], d["adam_m"], d["adam_v"], d["adam_t"]
-            hist = list(d["updates"])
-            counts[c] = len(hist)
-            if hist:
-                cols[self._rows(len(hist), self._uptr), c] = hist
-        return w, m, v, t, cols, counts
+        """:meth:`_graph_state` of ``edges``: weight and update window."""
+        adj = self._G._adj
+        return self._graph_state([adj[a][b] for a, b in edges], "weight", "updates", self._uptr)
 
     def _index_outputs(self, nodes, pos, blocks, outputs) -> np.ndarray:
         """Each block's output rows (``outs``; ``out_slice`` when they are contiguous), the
