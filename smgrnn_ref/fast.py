@@ -853,9 +853,6 @@ class FastEngine:
 
     def _add_edges_in_place(self, edges) -> None:
         """Append parameters for new edges (weights and state read from the graph)."""
-        if self._any_cyclic:
-            # earlier block no longer means lower level: a level may have changed
-            self._levels_fresh = False
         k0 = len(self._edges)
         for j, e in enumerate(edges):
             self._edges.append(e)
@@ -914,19 +911,19 @@ class FastEngine:
             if int(block_of[pos[j]]) < bi + 2:
                 return False
             per_block.setdefault(bi + 1, []).append(r)
+        code_of = {r: _ACT_CODE[nd[r]["activation"]] for _, _, r in relays}
         new_blocks = list(blocks)
         for k, rs in per_block.items():
             b = blocks[k]
             n_new: dict[int, int] = {}
             for r in rs:
-                code = _ACT_CODE[nd[r]["activation"]]
-                n_new[code] = n_new.get(code, 0) + 1
+                n_new[code_of[r]] = n_new.get(code_of[r], 0) + 1
             old_len = {code: hi - lo for lo, hi, code in b.runs}
             runs, lo = [], 0
             for code in sorted(set(old_len) | set(n_new)):
                 # the old nodes of this run end at b.s + (old lengths of the runs up to it)
                 q = b.s + sum(n for c, n in old_len.items() if c <= code)
-                placed += [(q, k, r) for r in rs if _ACT_CODE[nd[r]["activation"]] == code]
+                placed += [(q, k, r) for r in rs if code_of[r] == code]
                 hi = lo + old_len.get(code, 0) + n_new.get(code, 0)
                 runs.append((lo, hi, code))
                 lo = hi
