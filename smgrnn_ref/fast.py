@@ -70,11 +70,11 @@ The SPM's *decisions* (which edges are unstable, which are pruning candidates) a
 vectorised over the ring buffer. Windows whose criterion is within ``1e-9`` (relative) of its
 threshold -- where the order of summation could matter -- are re-judged by the reference
 functions :func:`smgrnn_ref.spm.is_unstable` / :func:`smgrnn_ref.spm.is_prune_candidate` on the
-chronological window, so the decisions are exactly the reference rules'. The *edits* are made
-by the reference functions (:func:`~smgrnn_ref.spm.insert_relay`,
-:func:`~smgrnn_ref.spm.random_growth`, :func:`~smgrnn_ref.spm.remove_orphans`) or, for pruning,
-by the same sorted candidate list and the same single ``rng.choice`` draw as
-:func:`~smgrnn_ref.spm.prune`, so random draws, node ids and events are identical.
+chronological window, so the decisions are exactly the reference rules'. The schedule, the
+random draws, the argument checks and the edits are the reference's: :meth:`FastEngine.spm_step`
+calls :func:`smgrnn_ref.spm.spm_step` with these decisions and a validity test for new edges
+that skips path searches a topological rank settles (:class:`RankedValidity`), and the arrays
+then absorb the returned events; random draws, node ids and events are identical.
 
 Lazy synchronisation
 --------------------
@@ -1415,8 +1415,10 @@ class FastEngine:
     def spm_step(self, t: int, rng: np.random.Generator) -> list:
         """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
 
-        Same schedule, ablation switches, random draws and events as
-        :func:`smgrnn_ref.spm.spm_step`; see the module docstring for what is vectorised.
+        The schedule, ablation switches, random draws, checks and events of
+        :func:`smgrnn_ref.spm.spm_step`, which this calls with the engine's decisions
+        (vectorised over the ring buffers) and validity test (a topological shortcut);
+        the arrays then absorb the returned events.
 
         Parameters
         ----------
@@ -1429,65 +1431,68 @@ class FastEngine:
         list of events
         """
         from . import spm as S
-        from .events import EdgePruned
 
-        cfg, G = self.spm, self._G
-        if G.graph["T"] != cfg.T:
-            raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={cfg.T}")
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
-        if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-            raise ValueError(f"t must be an integer >= 0, got {t!r}")
-        events = []
-        pruned, added, full_compile = [], [], False
-        if S.is_pruning_step(t, cfg.s):
-            if cfg.enable_pruning:
-                # prune: W_t in sorted order, then one rng.choice, as spm.prune draws it
-                W_t = self._prune_indices()
-                n = S.n_pruned(cfg.eta_prune, len(W_t))
-                if n:
-                    chosen = sorted(rng.choice(len(W_t), n, replace=False))
-                    for idx in chosen:
-                        k = W_t[idx]
-                        u, v = self._edges[k]
-                        events.append(EdgePruned(step=t, edge=(u, v), weight=float(self._theta[self._nb + k])))
-                        G.remove_edge(u, v)
-                        pruned.append(k)
-                        full_compile |= not self._can_remove_in_place(u, v)
-                orphans = S.remove_orphans(G, t)
-                events += orphans
-                full_compile |= bool(orphans)
-        else:
-            relays = []
-            if cfg.enable_edge_growth:
-                for k in self._unstable_indices():
-                    ev = S.insert_relay(G, self._edges[k], rng, cfg, t=t)
-                    events.append(ev)
-                    relays.append((*ev.edge, ev.node))
-                    # the refractory clear, mirrored in the ring buffer
-                    self._ucount[k] = 0
-            if cfg.enable_random_growth:
-                # positions are a topological order of the nodes they hold (a relay just
-                # inserted on i -> j only adds paths i -> j already gives), so random growth
-                # can skip path searches; not within cyclic blocks
-                rank = None if self._any_cyclic else self._pos
-                grown = S.random_growth(G, t, rng, cfg, rank=rank)
-                events += grown
-                added = [e.edge for e in grown]
-            # new nodes need positions: spliced in when the levels allow, else a full compile
-            if relays and (not self.incremental_relays or not self._insert_relays_in_place(relays)):
+        rank = None if self._any_cyclic else self._pos
+        events = S.spm_step(self._G, t, self.spm, rng,
+                            unstable=lambda G, cfg: [self._edges[k] for k in self._unstable_indices()],
+                            candidates=lambda G, cfg: [(self._edges[k], float(self._theta[self._nb + k]))
+                                                       for k in self._prune_indices()],
+                            is_valid=RankedValidity(rank))
+        self._absorb(events)
+        return events
+
+    def _absorb(self, events) -> None:
+        """Bring the arrays up to date with the structural edits ``events`` (already in the
+        graph): recompile only what is needed. New or removed nodes, or an edge that changes
+        the block schedule, derive everything again; other edge edits append or delete
+        columns; relays are spliced in when the levels allow."""
+        from .events import EdgeAdded, EdgePruned, NodeRemoved, RelayInserted
+
+        relays, added, pruned, full_compile = [], [], [], False
+        for ev in events:
+            if isinstance(ev, RelayInserted):
+                relays.append((*ev.edge, ev.node))
+                # the refractory clear, mirrored in the ring buffer
+                self._ucount[self._edge_index[ev.edge]] = 0
+            elif isinstance(ev, EdgeAdded):
+                added.append(ev.edge)
+            elif isinstance(ev, EdgePruned):
+                pruned.append(self._edge_index[ev.edge])
+                full_compile |= not self._can_remove_in_place(*ev.edge)
+            elif isinstance(ev, NodeRemoved):
                 full_compile = True
-            if not full_compile:
-                full_compile = not all(self._can_add_in_place(u, v) for u, v in added)
-        # recompile only what is needed: new or removed nodes, or an edge that changes the
-        # block schedule, derive everything again; other edge edits append or delete columns
+        # new nodes need positions: spliced in when the levels allow, else a full compile
+        if relays and (not self.incremental_relays or not self._insert_relays_in_place(relays)):
+            full_compile = True
+        if not full_compile:
+            full_compile = not all(self._can_add_in_place(u, v) for u, v in added)
         if full_compile:
             self._compile(carry=True)
         elif pruned:
             self._remove_edges_in_place(pruned)
         elif added:
             self._add_edges_in_place(added)
-        return events
 
 
-__all__ = ["FastEngine", "DECISION_MARGIN"]
+class RankedValidity:
+    """:func:`smgrnn_ref.spm.is_valid_new_edge` that skips the path search for pairs a
+    topological ``rank`` settles (``rank[u] < rank[v]``: ``v`` cannot reach ``u``); the rank
+    is dropped the moment a pair it does not settle is approved (that pair is added next and
+    may break the order)."""
+
+    def __init__(self, rank=None):
+        self.rank = rank
+
+    def __call__(self, G, u: int, v: int, allow_cycles: bool) -> bool:
+        from .spm import is_valid_new_edge
+
+        rank = self.rank
+        if rank is not None and u in rank and v in rank and rank[u] < rank[v]:
+            return is_valid_new_edge(G, u, v, allow_cycles=True)
+        valid = is_valid_new_edge(G, u, v, allow_cycles)
+        if valid:
+            self.rank = None
+        return valid
+
+
+__all__ = ["FastEngine", "RankedValidity", "DECISION_MARGIN"]

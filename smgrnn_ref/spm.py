@@ -247,16 +247,71 @@ def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator,
     return RelayInserted(step=t, edge=(i, j), node=r, weights=(w_ir, w_rj))
 
 
-def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> list[Event]:
+def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[int, int]]:
+    """The unstable edges: every edge whose window meets :func:`is_unstable`.
+
+    ::
+
+        U_t = {k in E_t : |mu_k| < 0.5 sigma_k  and  sigma_k^2 > lambda_edge |mu_k|}
+
+    The reference decision of edge-driven growth (the fast engine computes the same set from
+    its ring buffers, see :func:`edge_driven_growth`'s ``unstable``).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    cfg : SPMConfig
+        ``lambda_edge`` and the window length ``T``.
+
+    Returns
+    -------
+    list of (int, int)
+        In sorted ``(i, j)`` order.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(2, 1, T=2); add_edge(G, 0, 2, 0.5); add_edge(G, 1, 2, 0.5)
+    >>> G.edges[1, 2]["updates"].extend([0.5, -0.5])  # mu 0, sigma 0.5: unstable
+    >>> unstable_edges(G, SPMConfig(T=2))
+    [(1, 2)]
+    """
+    return [k for k in sorted(G.edges) if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
+
+
+def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
+                       unstable=unstable_edges) -> list[Event]:
     """Edge-driven growth: a relay on every unstable edge.
 
     ::
 
-        for every k = (i -> j) in E_t:  unstable(k)  =>  insert a relay on k
+        for every k = (i -> j) in U_t:  insert a relay on k
 
-    Every edge present at the start of the step is checked once, in sorted ``(i, j)`` order
-    (the order of the relays' ids and weight draws); edges created during the step have empty
-    windows and are not judged.
+    The unstable set is judged on the windows at the start of the step, and the relays are
+    inserted in sorted ``(i, j)`` order (the order of the relays' ids and weight draws); edges
+    created during the step have empty windows and are not judged.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    t : int
+        The training step, recorded in the events.
+    rng : numpy.random.Generator
+        Draws the relays' weights (:func:`insert_relay`).
+    cfg : SPMConfig
+    unstable : callable, optional
+        ``unstable(G, cfg) -> edges``: the decision (default :func:`unstable_edges`). Another
+        engine passes its own, which must return the same set (in any order).
+
+    Returns
+    -------
+    list of RelayInserted
+
+    Raises
+    ------
+    ValueError
+        When the graph's window length differs from ``cfg.T``.
 
     Examples
     --------
@@ -268,11 +323,9 @@ def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPM
     [(1, 2)]
     """
     _check_window(G, cfg)
-    events = []
-    for k in sorted(G.edges):
-        if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T):
-            events.append(insert_relay(G, k, rng, cfg, t=t))
-    return events
+    # U_t, judged before any relay is inserted
+    U_t = sorted(unstable(G, cfg))
+    return [insert_relay(G, k, rng, cfg, t=t) for k in U_t]
 
 
 # --- rule 2: random exploratory growth ----------------------------------------------------
@@ -296,16 +349,22 @@ def n_random_edges(rho_rand: float, n_nodes: int) -> int:
     return max(proportional, 1)
 
 
-def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool, rank=None) -> bool:
+def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool:
     """Whether ``u -> v`` may be added by random growth.
 
     ``v`` is not an input, ``u != v``, there is no edge ``u -> v`` yet, and, when cycles are
     not allowed, ``v`` cannot reach ``u`` (the new edge would close a cycle).
 
-    ``rank`` (optional) is a topological order of ``G`` as a mapping node -> number, with
-    ``rank[a] < rank[b]`` for every edge ``a -> b`` between ranked nodes (the fast engine passes
-    its node positions). A path only climbs in rank, so when ``rank[u] < rank[v]`` the node
-    ``v`` cannot reach ``u`` and the path search is skipped: a speed-up, never another answer.
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    u, v : int
+        Nodes of ``G``.
+    allow_cycles : bool
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -320,8 +379,6 @@ def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool, rank=No
         return False
     if allow_cycles:
         return True
-    if rank is not None and u in rank and v in rank and rank[u] < rank[v]:
-        return True  # v -> ... -> u would have to descend in rank
     return not nx.has_path(G, v, u)
 
 
@@ -346,7 +403,8 @@ def new_edge_pool(G: nx.DiGraph, allow_cycles: bool) -> list[tuple[int, int]]:
     return sorted(pool)
 
 
-def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool) -> tuple[int, int] | None:
+def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool, *,
+                    is_valid=is_valid_new_edge) -> tuple[int, int] | None:
     """One pair drawn uniformly from the valid new edges, or ``None`` if there is none.
 
     Rejection sampling (**our choice**): draw ``u`` uniformly from the sorted nodes and ``v``
@@ -354,6 +412,27 @@ def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool)
     pair; after :data:`MAX_REJECTION_TRIES` rejections enumerate :func:`new_edge_pool` and
     draw one index. Each accepted pair is uniform over the valid pairs, and so is the
     fallback, so the result is uniform either way.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    rng : numpy.random.Generator
+    allow_cycles : bool
+    is_valid : callable, optional
+        ``is_valid(G, u, v, allow_cycles) -> bool`` (default :func:`is_valid_new_edge`);
+        another engine may pass a faster one, which must give the same answers. It is asked
+        about the returned pair in every case (the pool's pair too), so a stateful one sees
+        every pair it approves.
+
+    Returns
+    -------
+    (int, int) or None
+
+    Raises
+    ------
+    ValueError
+        When ``is_valid`` rejects a pair of the exact pool (it disagrees with
+        :func:`is_valid_new_edge`).
 
     Examples
     --------
@@ -365,27 +444,31 @@ def sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool)
     >>> sample_new_edge(G, np.random.default_rng(0), allow_cycles=False) is None
     True
     """
-    return _sample_new_edge(G, rng, allow_cycles, sorted(G.nodes), _targets(G))
+    return _sample_new_edge(G, rng, allow_cycles, sorted(G.nodes), _targets(G), is_valid)
 
 
 def _sample_new_edge(G: nx.DiGraph, rng: np.random.Generator, allow_cycles: bool,
-                     nodes: list[int], targets: list[int], rank=None) -> tuple[int, int] | None:
+                     nodes: list[int], targets: list[int], is_valid) -> tuple[int, int] | None:
     """:func:`sample_new_edge` given the sorted ``nodes`` and ``targets`` of ``G`` (random
-    growth adds edges but no nodes, so it sorts them once per step, not once per edge) and an
-    optional topological ``rank`` (:func:`is_valid_new_edge`)."""
+    growth adds edges but no nodes, so it sorts them once per step, not once per edge)."""
     for _ in range(MAX_REJECTION_TRIES):
         u = nodes[rng.integers(len(nodes))]
         v = targets[rng.integers(len(targets))]
-        if is_valid_new_edge(G, u, v, allow_cycles, rank):
+        if is_valid(G, u, v, allow_cycles):
             return (u, v)
     pool = new_edge_pool(G, allow_cycles)
     if not pool:
         return None
-    return pool[rng.integers(len(pool))]
+    pair = pool[rng.integers(len(pool))]
+    # every pair random growth adds passes is_valid (a stateful one must see it)
+    if not is_valid(G, *pair, allow_cycles):
+        raise ValueError(f"is_valid rejected {pair}, a pair of the exact pool: it must give "
+                         "the answers of spm.is_valid_new_edge")
+    return pair
 
 
 def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
-                  rank=None) -> list[Event]:
+                  is_valid=is_valid_new_edge) -> list[Event]:
     """Random exploratory growth.
 
     ::
@@ -396,8 +479,30 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     Draw order: one ``rng.random()`` for the trigger; then per edge, the pair
     (:func:`sample_new_edge`) and its weight. The edges are added one at a time, so each is
     drawn from the pool left by the previous ones; when the pool is empty, adding stops early.
-    ``N_t`` counts all nodes at the start of the step. ``rank``, a topological order of ``G``
-    (:func:`is_valid_new_edge`), only saves path searches: the draws and edges are the same.
+    ``N_t`` counts all nodes at the start of the step.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    t : int
+        The training step, recorded in the events.
+    rng : numpy.random.Generator
+    cfg : SPMConfig
+        ``p_rand``, ``rho_rand``, ``init_weight_scale`` (``c``), ``allow_cycles``.
+    is_valid : callable, optional
+        The validity test of new pairs (see :func:`sample_new_edge`); every pair added has
+        been approved by it just before.
+
+    Returns
+    -------
+    list of EdgeAdded
+
+    Raises
+    ------
+    ValueError
+        For a window length other than ``cfg.T``, or a ``rng`` that is not a
+        ``numpy.random.Generator``.
 
     Examples
     --------
@@ -421,16 +526,13 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     events = []
     nodes, targets = sorted(G.nodes), _targets(G)
     for _ in range(m_t):
-        pair = _sample_new_edge(G, rng, cfg.allow_cycles, nodes, targets, rank)
+        pair = _sample_new_edge(G, rng, cfg.allow_cycles, nodes, targets, is_valid)
         if pair is None:
             break
         # w ~ U[-c, c]: a small initial weight
         w = rng.uniform(-c, c)
         add_edge(G, *pair, w)
         events.append(EdgeAdded(step=t, edge=pair, weight=w))
-        u, v = pair
-        if rank is not None and not (u in rank and v in rank and rank[u] < rank[v]):
-            rank = None  # the new edge may break the order: search paths from now on
     return events
 
 
@@ -483,17 +585,73 @@ def n_pruned(eta_prune: float, n_candidates: int) -> int:
     return math.ceil(eta_prune * n_candidates)
 
 
-def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> list[Event]:
+def pruning_candidates(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int], float]]:
+    """The pruning candidate set ``W_t``, each candidate with its current weight.
+
+    ::
+
+        W_t = {k in E_t : |w_k| <= tau_w  and  |mu_k| <= tau_Delta}
+
+    The reference decision of pruning (see :func:`prune`'s ``candidates``).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    cfg : SPMConfig
+        ``tau_w``, ``tau_delta`` and the window length ``T``.
+
+    Returns
+    -------
+    list of ((int, int), float)
+        ``(edge, w_k)`` in sorted edge order.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(1, 1, T=2); add_edge(G, 0, 1, 0.01)
+    >>> G.edges[0, 1]["updates"].extend([0.0, 0.0])
+    >>> pruning_candidates(G, SPMConfig(T=2))
+    [((0, 1), 0.01)]
+    """
+    return [(k, G.edges[k]["weight"]) for k in sorted(G.edges)
+            if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
+
+
+def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
+          candidates=pruning_candidates) -> list[Event]:
     """Delete a random fraction ``eta_prune`` of the candidates ``W_t``.
 
     ::
 
-        W_t = {k : |w_k| <= tau_w and |mu_k| <= tau_Delta}
         D_t = a uniform subset of W_t with |D_t| = ceil(eta_prune |W_t|);   E <- E - D_t
 
     ``W_t`` is listed in sorted ``(u, v)`` order and ``D_t`` is chosen by one
     ``rng.choice(|W_t|, n, replace=False)`` (no draw when ``n = 0``). Events are reported in
-    sorted order.
+    sorted order, each with the edge's weight as ``candidates`` reported it.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    t : int
+        The training step, recorded in the events.
+    rng : numpy.random.Generator
+    cfg : SPMConfig
+    candidates : callable, optional
+        ``candidates(G, cfg) -> [(edge, weight), ...]``: ``W_t`` with each candidate's current
+        weight (default :func:`pruning_candidates`). Another engine passes its own, which must
+        return the same set (in any order); the weights it reports go into the events, so an
+        engine whose arrays are ahead of the graph reports the trained ones.
+
+    Returns
+    -------
+    list of EdgePruned
+
+    Raises
+    ------
+    ValueError
+        For a window length other than ``cfg.T``, or a ``rng`` that is not a
+        ``numpy.random.Generator``.
 
     Examples
     --------
@@ -506,8 +664,7 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> li
     _check_window(G, cfg)
     _require_generator(rng)
     # W_t: the candidate set, in a fixed order so the draw below is reproducible
-    W_t = [k for k in sorted(G.edges)
-           if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
+    W_t = sorted(candidates(G, cfg))
     # n = ceil(eta_prune |W_t|)
     n = n_pruned(cfg.eta_prune, len(W_t))
     if n == 0:
@@ -516,8 +673,8 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig) -> li
     chosen = sorted(rng.choice(len(W_t), n, replace=False))
     events = []
     for idx in chosen:
-        u, v = W_t[idx]
-        events.append(EdgePruned(step=t, edge=(u, v), weight=G.edges[u, v]["weight"]))
+        (u, v), w = W_t[idx]
+        events.append(EdgePruned(step=t, edge=(u, v), weight=w))
         G.remove_edge(u, v)
     return events
 
@@ -567,7 +724,9 @@ def is_pruning_step(t: int, s: int) -> bool:
     return t % s == 0
 
 
-def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator) -> list[Event]:
+def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
+             unstable=unstable_edges, candidates=pruning_candidates,
+             is_valid=is_valid_new_edge) -> list[Event]:
     """One SPM step at training step ``t``; edits ``G`` in place and returns the events.
 
     ::
@@ -578,7 +737,34 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator) ->
     The ablation switches of ``cfg`` turn off a rule without moving the schedule:
     ``enable_pruning=False`` makes pruning steps no-ops (growth-only);
     ``enable_edge_growth`` / ``enable_random_growth`` drop their rule from growth steps
-    (all three off: static). A disabled rule draws nothing from ``rng``.
+    (all three off: static). A disabled rule draws nothing from ``rng`` and calls none of
+    its functions.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    t : int
+        The training step (``>= 0``).
+    cfg : SPMConfig
+    rng : numpy.random.Generator
+        Every random decision of the step, in the documented order.
+    unstable, candidates, is_valid : callable, optional
+        The decisions of edge-driven growth (:func:`edge_driven_growth`), pruning
+        (:func:`prune`) and random growth (:func:`random_growth`). An engine that keeps the
+        windows elsewhere (:class:`smgrnn_ref.fast.FastEngine`) passes its own, with the same
+        answers, and reuses this schedule, its draws and its checks.
+
+    Returns
+    -------
+    list of events
+        In the order the edits were made.
+
+    Raises
+    ------
+    ValueError
+        For a window length other than ``cfg.T``, a ``rng`` that is not a
+        ``numpy.random.Generator``, or a ``t`` that is not an integer ``>= 0``.
 
     Examples
     --------
@@ -597,13 +783,13 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator) ->
     events: list[Event] = []
     if is_pruning_step(t, cfg.s):
         if cfg.enable_pruning:
-            events += prune(G, t, rng, cfg)
+            events += prune(G, t, rng, cfg, candidates=candidates)
             events += remove_orphans(G, t)
         return events
     if cfg.enable_edge_growth:
-        events += edge_driven_growth(G, t, rng, cfg)
+        events += edge_driven_growth(G, t, rng, cfg, unstable=unstable)
     if cfg.enable_random_growth:
-        events += random_growth(G, t, rng, cfg)
+        events += random_growth(G, t, rng, cfg, is_valid=is_valid)
     return events
 
 
@@ -633,6 +819,7 @@ __all__ = [
     "instability_margins",
     "is_unstable",
     "insert_relay",
+    "unstable_edges",
     "edge_driven_growth",
     "n_random_edges",
     "is_valid_new_edge",
@@ -641,6 +828,7 @@ __all__ = [
     "random_growth",
     "is_prune_candidate",
     "n_pruned",
+    "pruning_candidates",
     "prune",
     "remove_orphans",
     "is_pruning_step",

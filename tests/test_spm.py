@@ -282,51 +282,25 @@ def test_random_growth_closes_a_cycle_only_when_allowed():
     assert not nx.is_directed_acyclic_graph(G)
 
 
-def _random_dag(rng, n_in=3, n_out=2, n_hidden=12, n_edges=40):
-    """A random acyclic graph: edges only from earlier to later nodes of a shuffled order."""
-    G = empty_graph(n_in, n_out)
-    hs = [add_hidden_node(G) for _ in range(n_hidden)]
-    order = list(range(n_in)) + [hs[i] for i in rng.permutation(n_hidden)] + list(range(n_in, n_in + n_out))
-    while G.number_of_edges() < n_edges:
-        a, b = sorted(rng.choice(len(order), 2, replace=False))
-        if order[b] >= n_in and not G.has_edge(order[a], order[b]):
-            add_edge(G, order[a], order[b], 0.1)
-    return G
+def test_sample_new_edge_asks_is_valid_about_the_pool_pair_too(monkeypatch):
+    # tries = 0: the pair comes from the exact pool, and is_valid still sees it (a stateful
+    # validity test must see every pair random growth adds)
+    monkeypatch.setattr(spm, "MAX_REJECTION_TRIES", 0)
+    G = empty_graph(2, 1)
+    asked = []
+
+    def recording(G, u, v, allow_cycles):
+        asked.append((u, v))
+        return spm.is_valid_new_edge(G, u, v, allow_cycles)
+
+    pair = sample_new_edge(G, np.random.default_rng(0), False, is_valid=recording)
+    assert asked == [pair] and pair in [(0, 2), (1, 2)]
 
 
-def test_a_topological_rank_changes_no_validity_answer_and_saves_searches(monkeypatch):
-    rng = np.random.default_rng(11)
-    G = _random_dag(rng)
-    rank = {n: i for i, n in enumerate(nx.topological_sort(G))}
-    searches = []
-    real = nx.has_path
-    monkeypatch.setattr(spm.nx, "has_path", lambda *a: searches.append(a) or real(*a))
-    pairs = [(u, v) for u in G for v in G]
-    plain = [spm.is_valid_new_edge(G, u, v, False) for u, v in pairs]
-    n_plain = len(searches)
-    ranked = [spm.is_valid_new_edge(G, u, v, False, rank) for u, v in pairs]
-    assert ranked == plain
-    # the rank settles every pair with rank[u] < rank[v] (no search), and only those
-    settled = sum(1 for u, v in pairs if u != v and G.nodes[v]["kind"] != "input"
-                  and not G.has_edge(u, v) and rank[u] < rank[v])
-    assert settled > 0 and len(searches) - n_plain == n_plain - settled
-
-
-def test_random_growth_with_a_rank_draws_and_adds_the_same_edges():
-    # many edges per step (rho_rand 0.5), so some land against the rank and the rank is dropped
-    cfg = SPMConfig(p_rand=1.0, rho_rand=0.5, allow_cycles=False)
-    G0 = _random_dag(np.random.default_rng(12), n_edges=20)
-    rank = {n: i for i, n in enumerate(nx.topological_sort(G0))}
-    against = 0
-    for seed in range(20):
-        G1, G2 = copy.deepcopy(G0), copy.deepcopy(G0)
-        r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
-        e1 = random_growth(G1, 1, r1, cfg)
-        e2 = random_growth(G2, 1, r2, cfg, rank=rank)
-        assert e1 == e2 and sorted(G1.edges) == sorted(G2.edges)
-        assert r1.bit_generator.state == r2.bit_generator.state
-        against += any(rank[e.edge[0]] > rank[e.edge[1]] for e in e1)
-    assert against > 0  # the rank was invalidated mid-call in some of these steps
+def test_a_validity_test_that_rejects_a_pool_pair_is_an_error(monkeypatch):
+    monkeypatch.setattr(spm, "MAX_REJECTION_TRIES", 0)
+    with pytest.raises(ValueError, match="a pair of the exact pool"):
+        sample_new_edge(empty_graph(2, 1), np.random.default_rng(0), False, is_valid=lambda *a: False)
 
 
 @pytest.mark.parametrize("tries", [spm.MAX_REJECTION_TRIES, 0])
@@ -532,6 +506,74 @@ def test_spm_step_rejects_mismatched_window_and_unseeded_rng():
         spm_step(G, 1, SPMConfig(T=4), np.random.RandomState(0))
     with pytest.raises(ValueError):
         spm_step(G, -1, SPMConfig(T=4), np.random.default_rng(0))
+
+
+def noisy_schedule_run(seed, steps=24, **hooks):
+    """The schedule on :func:`schedule_graph` with a stand-in optimizer (noisy updates):
+    every rule fires. Returns the events, the final edges and the rng state."""
+    cfg = SCHEDULE_CFG.replace(rho_rand=0.5, allow_cycles=False)
+    G = schedule_graph()
+    rng, noise = np.random.default_rng(seed), np.random.default_rng(seed + 1)
+    events = []
+    for t in range(1, steps + 1):
+        for k in sorted(G.edges):
+            G.edges[k]["updates"].append(float(noise.normal(scale=0.1)))
+            G.edges[k]["weight"] = float(noise.normal(scale=0.2))
+        events += spm_step(G, t, cfg, rng, **hooks)
+    return events, sorted(G.edges), rng_state(rng)
+
+
+def test_spm_step_with_equivalent_decision_functions_gives_the_same_events():
+    # the reference decisions recomputed independently, returned in reverse (any order is
+    # allowed), and a validity test by brute-force reachability (nx.descendants)
+    calls = {"unstable": 0, "candidates": 0, "is_valid": 0}
+
+    def unstable(G, cfg):
+        calls["unstable"] += 1
+        return [k for k in sorted(G.edges, reverse=True)
+                if spm.is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
+
+    def candidates(G, cfg):
+        calls["candidates"] += 1
+        return [(k, G.edges[k]["weight"]) for k in sorted(G.edges, reverse=True)
+                if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
+
+    def is_valid(G, u, v, allow_cycles):
+        calls["is_valid"] += 1
+        return (u != v and G.nodes[v]["kind"] != "input" and not G.has_edge(u, v)
+                and (allow_cycles or u not in nx.descendants(G, v)))
+
+    for seed in range(3):
+        plain = noisy_schedule_run(seed)
+        hooked = noisy_schedule_run(seed, unstable=unstable, candidates=candidates, is_valid=is_valid)
+        assert hooked == plain
+        kinds = {e.kind for e in plain[0]}
+        assert {"relay_inserted", "edge_added", "edge_pruned"} <= kinds, kinds
+    assert min(calls.values()) > 0  # every hook was used
+
+
+def test_the_hooks_decide_and_the_pruned_weight_comes_from_the_candidates():
+    # decisions that differ from the reference's change the edits accordingly: the hooks
+    # are really what decides, and a pruned edge reports the weight the hook gave
+    G = schedule_graph()  # reference: (0, 2) unstable, (1, 2) the only candidate
+    events = spm_step(G, 1, SCHEDULE_CFG.replace(p_rand=0.0), np.random.default_rng(0),
+                      unstable=lambda G, cfg: [(1, 2)])
+    assert [e.edge for e in events] == [(1, 2)] and events[0].kind == "relay_inserted"
+    G = schedule_graph()
+    events = spm_step(G, 3, SCHEDULE_CFG, np.random.default_rng(0),
+                      candidates=lambda G, cfg: [((0, 2), 0.125)])
+    assert events == [EdgePruned(step=3, edge=(0, 2), weight=0.125)]
+    assert G.has_edge(1, 2) and not G.has_edge(0, 2)
+
+
+def test_disabled_rules_call_none_of_their_hooks():
+    def boom(*args):
+        raise AssertionError("a disabled rule called its hook")
+
+    cfg = SCHEDULE_CFG.replace(enable_edge_growth=False, enable_random_growth=False, enable_pruning=False)
+    for t in range(7):
+        assert spm_step(schedule_graph(), t, cfg, np.random.default_rng(0),
+                        unstable=boom, candidates=boom, is_valid=boom) == []
 
 
 def test_same_seed_same_event_sequence():
