@@ -50,14 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from smgrnn_ref import spm as S  # noqa: E402
 from smgrnn_ref.config import AdamConfig, SPMConfig  # noqa: E402
 from smgrnn_ref.engine import ReferenceEngine  # noqa: E402
-from smgrnn_ref.fast import FastEngine, _numba_kernels  # noqa: E402
+from smgrnn_ref.fast import FastEngine, available_kernels  # noqa: E402
 from smgrnn_ref.graph import add_edge, initial_graph, n_params  # noqa: E402
 
 BATCH = 64
 SIZES = {"CartPole-v1 (4 in, 2 out)": (4, 2), "LunarLander-v3 (8 in, 4 out)": (8, 4)}
 EDGES = (50, 200, 1000)
 #: The fast engine's kernels measured (numba only when it is installed).
-KERNELS = ("numba", "numpy") if _numba_kernels() is not None else ("numpy",)
+KERNELS = available_kernels()
 
 
 # --- graphs ----------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def _levels(eng: FastEngine) -> int:
     """Depth: the number of topological levels of the non-input nodes (longest path)."""
     G = eng.structure
     level = {}
-    for n in eng._nodes[1:]:
+    for n in eng.layout.nodes[1:]:  # a topological order
         preds = list(G.predecessors(n))
         level[n] = 1 + max((level[p] for p in preds), default=0) if preds else 0
     return max(level.values())
@@ -147,10 +147,10 @@ def neat_network(G):
 
     eng = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]))
     acts = {"tanh": math.tanh, "identity": lambda z: z, "relu": lambda z: max(z, 0.0)}
-    inputs = [n for n in eng._nodes[1:eng._off]]
+    inputs = eng.layout.nodes[1:eng.layout.n_fixed]
     outputs = sorted((n for n in G if G.nodes[n]["kind"] == "output"), key=lambda n: G.nodes[n]["index"])
     node_evals = []
-    for n in eng._nodes[eng._off:]:  # a topological order
+    for n in eng.layout.nodes[eng.layout.n_fixed:]:  # a topological order
         d = G.nodes[n]
         links = [(u, G.edges[u, n]["weight"]) for u in sorted(G.predecessors(n))]
         node_evals.append((n, acts[d["activation"]], sum, d["bias"], 1.0, links))
@@ -240,7 +240,7 @@ def bench_training(quick: bool, graphs):
             fast.train_step(X, Y)  # compile (or load the cached kernel)
             t_fast = best(lambda: fast.train_step(X, Y), 50 if quick else 200)
             row.update({f"{kernel}_steps_s": 1 / t_fast, f"{kernel}_speedup": t_ref / t_fast,
-                        "depth": _levels(fast), "blocks": len(fast._blocks)})
+                        "depth": _levels(fast), "blocks": len(fast.layout.blocks)})
         rows.append(row)
         print_row(rows[-1], TRAIN_COLS)
     return rows
@@ -268,7 +268,8 @@ def bench_fwd_bwd(quick: bool, graphs):
             fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig(T=G.graph["T"]), kernel=kernel)
 
             def fast_fb():
-                fast._backward(fast._forward(X), dO)
+                theta = fast.state.theta
+                fast.passes.backward(fast.passes.forward(X, theta), dO, theta)
 
             fast_fb()  # compile (or load the cached kernel)
             t_fast = best(fast_fb, number)
@@ -320,20 +321,22 @@ def bench_spm(quick: bool):
         # a step that edits: one relay, then the arrays are derived again (carry-over)
         edit_cfg = SPMConfig(lambda_edge=0.0, p_rand=0.0)
         ed = FastEngine(fast.graph.copy(), adam=AdamConfig(), spm=edit_cfg)
-        k = ed._edges.index(sorted(ed._edges)[0])
+        k = ed.layout.edge_index[min(ed.layout.edges)]
 
         def one_relay():
-            ed._ucount[:] = 0
-            ed._ucount[k] = ed._T  # exactly one full window ...
-            ed._U[:, k] = np.tile([1.0, -1.0], ed._T // 2)  # ... oscillating: unstable
+            st = ed.state
+            st.update_count[:] = 0
+            st.update_count[k] = st.T  # exactly one full window ...
+            st.updates[:, k] = np.tile([1.0, -1.0], st.T // 2)  # ... oscillating: unstable
             ed.spm_step(1, srng)
 
         t_edit = best(one_relay, 5 if quick else 20, repeat=3)
         rows.append({
-            "edges": fast._E, "grow_fast_us": grow_fast * 1e6, "prune_fast_us": prune_fast * 1e6,
+            "edges": fast.layout.n_edges, "grow_fast_us": grow_fast * 1e6, "prune_fast_us": prune_fast * 1e6,
             "grow_ref_us": grow_ref * 1e6, "prune_ref_us": prune_ref * 1e6,
             "edit_fast_us": t_edit * 1e6,
-            "grow_per_edge_ns": grow_fast * 1e9 / fast._E, "prune_per_edge_ns": prune_fast * 1e9 / fast._E,
+            "grow_per_edge_ns": grow_fast * 1e9 / fast.layout.n_edges,
+            "prune_per_edge_ns": prune_fast * 1e9 / fast.layout.n_edges,
         })
         print_row(rows[-1], SPM_COLS)
     return rows

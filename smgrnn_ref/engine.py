@@ -36,7 +36,7 @@ from .graph import validate_graph
 from .losses import get_loss, loss_and_grad
 from .optim import adam_step
 from .params import get_params
-from .spm import spm_step
+from .spm import check_window, spm_step
 
 
 class ReferenceEngine:
@@ -59,8 +59,7 @@ class ReferenceEngine:
     def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl"):
         validate_graph(G)
         get_loss(loss)  # fail early on an unknown loss name
-        if G.graph["T"] != spm.T:
-            raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={spm.T}")
+        check_window(G, spm)
         self.G, self.adam, self.spm, self.loss = G, adam, spm, loss
         self._plan = None
 

@@ -322,7 +322,7 @@ def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPM
     >>> [e.edge for e in edge_driven_growth(G, 1, np.random.default_rng(0), SPMConfig(T=2))]
     [(1, 2)]
     """
-    _check_window(G, cfg)
+    check_window(G, cfg)
     # U_t, judged before any relay is inserted
     U_t = sorted(unstable(G, cfg))
     return [insert_relay(G, k, rng, cfg, t=t) for k in U_t]
@@ -512,7 +512,7 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     >>> [e.edge for e in random_growth(G, 1, np.random.default_rng(0), cfg)]  # m_t = 1
     [(1, 2)]
     """
-    _check_window(G, cfg)
+    check_window(G, cfg)
     _require_generator(rng)
     c = cfg.init_weight_scale
     # G_t ~ Bernoulli(p_rand): the exploratory trigger
@@ -661,7 +661,7 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
     >>> prune(G, 30, np.random.default_rng(0), SPMConfig(T=2))
     [EdgePruned(step=30, edge=(0, 1), weight=0.0)]
     """
-    _check_window(G, cfg)
+    check_window(G, cfg)
     _require_generator(rng)
     # W_t: the candidate set, in a fixed order so the draw below is reproducible
     W_t = sorted(candidates(G, cfg))
@@ -776,7 +776,7 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
     >>> spm_step(G, 2, cfg, np.random.default_rng(0))   # pruning step; the new edge is too young
     []
     """
-    _check_window(G, cfg)
+    check_window(G, cfg)
     _require_generator(rng)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
         raise ValueError(f"t must be an integer >= 0, got {t!r}")
@@ -806,8 +806,27 @@ def _require_generator(rng) -> None:
         raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
 
 
-def _check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
-    """The rules judge windows of ``cfg.T`` updates; the graph's deques must hold that many."""
+def check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
+    """The rules judge windows of ``cfg.T`` updates; the graph's deques must hold that many.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    cfg : SPMConfig
+
+    Raises
+    ------
+    ValueError
+        When ``G.graph["T"]`` differs from ``cfg.T``.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph
+    >>> check_window(empty_graph(1, 1, T=4), SPMConfig(T=5))
+    Traceback (most recent call last):
+    ...
+    ValueError: graph window T=4 differs from SPMConfig.T=5
+    """
     if G.graph["T"] != cfg.T:
         raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={cfg.T}")
 
@@ -833,4 +852,5 @@ __all__ = [
     "remove_orphans",
     "is_pruning_step",
     "spm_step",
+    "check_window",
 ]

@@ -1,0 +1,143 @@
+"""The SPM's decisions on the ring buffer: unstable edges and pruning candidates, vectorised.
+
+Invariant kept: **every decision equals the reference rule's** (:func:`smgrnn_ref.spm.is_unstable`,
+:func:`smgrnn_ref.spm.is_prune_candidate`) on the chronological window. The statistics are
+computed for all columns at once, in a different summation order than the reference's, which
+moves them by about ``1e-16`` relative; a window whose criterion lies within
+:data:`DECISION_MARGIN` (relative) of its threshold is therefore judged again by the reference
+rule itself. Only full windows (``T`` updates) are judged, as the reference rules do.
+
+These are pure functions of the update ring buffer ``U`` (``T x E``, one row per training
+step, the next row to write at ``ptr``), the windows' fill counts and the thresholds; they
+return column indices in ascending order (the engine maps them to edges).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spm import INSTABILITY_SIGMA_FACTOR, is_prune_candidate, is_unstable
+
+#: Relative margin of the vectorised SPM criteria: a window whose criterion lies within this
+#: fraction of its scale from the threshold is judged again by the reference function on the
+#: chronological window (summation order changes the statistics by ~1e-16 relative).
+DECISION_MARGIN = 1e-9
+
+#: Columns of the update window processed at once by the vectorised statistics (T x 256
+#: doubles = 200 KB at T = 100: within a core's L2 cache).
+STATS_CHUNK = 256
+
+
+def ring_rows(n: int, ptr: int, T: int) -> np.ndarray:
+    """Rows of a ring buffer of ``T`` rows holding the last ``n`` entries written before row
+    ``ptr``, oldest first.
+
+    >>> ring_rows(3, 1, 4).tolist()   # written at rows 2, 3, 0 (in that order)
+    [2, 3, 0]
+    """
+    return (ptr - n + np.arange(n)) % T
+
+
+def window(U: np.ndarray, count: np.ndarray, ptr: int, k: int) -> list:
+    """Column ``k``'s window, oldest first (as the edge's ``updates`` deque holds it)."""
+    c = int(count[k])
+    return U[ring_rows(c, ptr, U.shape[0]), k].tolist() if c else []
+
+
+def window_stats(U: np.ndarray, variance: bool = True):
+    """Vectorised ``mu``, ``sigma^2`` (population; ``None`` unless ``variance``) and
+    ``max |Delta w|`` of every column (meaningful for full windows only)."""
+    T, E = U.shape
+    mu, s2, M = np.empty(E), np.empty(E) if variance else None, np.empty(E)
+    # column chunks that stay in cache: the cost per edge does not grow with E
+    for a in range(0, E, STATS_CHUNK):
+        c = U[:, a:a + STATS_CHUNK]
+        m = np.add.reduce(c, axis=0) / T
+        mu[a:a + STATS_CHUNK] = m
+        np.maximum(np.maximum.reduce(c, axis=0), -np.minimum.reduce(c, axis=0), out=M[a:a + STATS_CHUNK])
+        if variance:
+            dev = c - m
+            s2[a:a + STATS_CHUNK] = np.einsum("ij,ij->j", dev, dev) / T
+    return mu, s2, M
+
+
+def unstable_columns(U: np.ndarray, count: np.ndarray, ptr: int, lambda_edge: float) -> np.ndarray:
+    """Columns whose full window meets the instability criterion.
+
+    ::
+
+        |mu_k| < 0.5 sigma_k   and   sigma_k^2 > lambda_edge |mu_k|
+
+    Parameters
+    ----------
+    U : numpy.ndarray, shape (T, E)
+        The update ring buffer.
+    count : numpy.ndarray, shape (E,)
+        Updates held per column (``T``: a full window).
+    ptr : int
+        The next row to write.
+    lambda_edge : float
+
+    Returns
+    -------
+    numpy.ndarray
+        Column indices, ascending.
+    """
+    T = U.shape[0]
+    full = count == T
+    if not full.any():
+        return np.empty(0, dtype=np.intp)
+    mu, s2, M = window_stats(U)
+    amu, sig = np.abs(mu), np.sqrt(s2)
+    # |mu| < 0.5 sigma  and  sigma^2 > lambda |mu|, each as a margin c > 0
+    c1 = INSTABILITY_SIGMA_FACTOR * sig - amu
+    c2 = s2 - lambda_edge * amu
+    # how far rounding can move each margin: a few ulps of the window's scale
+    tol1 = DECISION_MARGIN * (M + sig)
+    tol2 = DECISION_MARGIN * (M * M + lambda_edge * M)
+    sure = full & (c1 > tol1) & (c2 > tol2)
+    # neither surely in nor surely out: ask the reference rule
+    unsure = full & ~sure & (c1 >= -tol1) & (c2 >= -tol2)
+    for k in np.nonzero(unsure)[0]:
+        sure[k] = is_unstable(window(U, count, ptr, k), lambda_edge, T)
+    return np.nonzero(sure)[0]
+
+
+def prune_candidate_columns(U: np.ndarray, count: np.ndarray, ptr: int, weights: np.ndarray,
+                            tau_w: float, tau_delta: float) -> np.ndarray:
+    """Columns in the pruning candidate set ``W_t`` (full windows only).
+
+    ::
+
+        |w_k| <= tau_w   and   |mu_k| <= tau_Delta
+
+    Parameters
+    ----------
+    U, count, ptr
+        As for :func:`unstable_columns`.
+    weights : numpy.ndarray, shape (E,)
+        The current weight of every column.
+    tau_w, tau_delta : float
+
+    Returns
+    -------
+    numpy.ndarray
+        Column indices, ascending.
+    """
+    T = U.shape[0]
+    # |w| <= tau_w is exact (the same float as in the graph); only mu needs a margin
+    full = (count == T) & (np.abs(weights) <= tau_w)
+    if not full.any():
+        return np.empty(0, dtype=np.intp)
+    mu, _, M = window_stats(U, variance=False)
+    amu = np.abs(mu)
+    tol = DECISION_MARGIN * M
+    sure = full & (amu < tau_delta - tol)
+    unsure = full & ~sure & (amu <= tau_delta + tol)
+    for k in np.nonzero(unsure)[0]:
+        sure[k] = is_prune_candidate(float(weights[k]), window(U, count, ptr, k), tau_w, tau_delta, T)
+    return np.nonzero(sure)[0]
+
+
+__all__ = ["DECISION_MARGIN", "STATS_CHUNK", "ring_rows", "window", "window_stats", "unstable_columns",
+           "prune_candidate_columns"]
