@@ -27,16 +27,74 @@ True
 
 from __future__ import annotations
 
+from typing import Protocol, runtime_checkable
+
 import networkx as nx
 import numpy as np
 
 from .config import AdamConfig, SPMConfig
 from .evaluate import check_inputs, compile_plan, forward_params, node_values_params
+from .events import Event
 from .graph import validate_graph
 from .losses import get_loss, loss_and_grad
 from .optim import adam_step
 from .params import get_params
 from .spm import check_window, spm_step
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine offers: train one SMGrNN graph, step by step.
+
+    :class:`ReferenceEngine` and :class:`smgrnn_ref.fast.FastEngine` satisfy it (checked by
+    ``tests/test_engine.py``, signatures included); :func:`make_engine` builds either, and the
+    distillation loop uses nothing else. For the same graph, configuration and random
+    generators, both give the same losses, outputs, events and graphs (up to floating-point
+    rounding: ``tests/test_fast.py``).
+
+    Attributes
+    ----------
+    name : str
+        The engine's name in :data:`ENGINES`.
+    graph : networkx.DiGraph
+        The model with every attribute current (an engine may have to write numbers back on
+        read). Edit it by hand only between steps, then call :meth:`invalidate`.
+    structure : networkx.DiGraph
+        The same graph object, whose nodes and edges are current; its numeric attributes may
+        be stale (free to read: for counting nodes and edges).
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import initial_graph
+    >>> eng = make_engine("reference", initial_graph(2, 1, rng=np.random.default_rng(0)),
+    ...                   adam=AdamConfig(), spm=SPMConfig())
+    >>> isinstance(eng, Engine)
+    True
+    """
+
+    name: str
+
+    @property
+    def graph(self) -> nx.DiGraph: ...
+
+    @property
+    def structure(self) -> nx.DiGraph: ...
+
+    def invalidate(self) -> None:
+        """Derive any cached state from the graph again (after a hand edit)."""
+
+    def forward(self, X) -> np.ndarray:
+        """Outputs ``(batch, n_outputs)`` (the logits) for inputs ``X`` ``(batch, n_inputs)``;
+        ``ValueError`` for a bad batch."""
+
+    def train_step(self, X, expert_logits) -> float:
+        """One Adam step on the distillation loss of the minibatch; the windows record the
+        batch-mean activations and the applied weight changes. Returns the loss before the
+        step; ``ValueError`` for bad input or a non-finite gradient."""
+
+    def spm_step(self, t: int, rng: np.random.Generator) -> list[Event]:
+        """One Structural Plasticity Module step at training step ``t``
+        (:func:`smgrnn_ref.spm.spm_step`); returns the events."""
 
 
 class ReferenceEngine:
@@ -74,7 +132,13 @@ class ReferenceEngine:
         return self.G
 
     def plan(self):
-        """The compiled evaluation plan, recompiled after each structural edit."""
+        """The compiled evaluation plan (:func:`smgrnn_ref.evaluate.compile_plan`), cached
+        until the next structural edit.
+
+        Returns
+        -------
+        smgrnn_ref.evaluate.Plan
+        """
         if self._plan is None:
             self._plan = compile_plan(self.G, sweeps=self.spm.sweeps)
         return self._plan
@@ -84,13 +148,45 @@ class ReferenceEngine:
         self._plan = None
 
     def forward(self, X) -> np.ndarray:
-        """Outputs ``(batch, n_outputs)`` for inputs ``X``."""
+        """Outputs (the logits) for a batch of inputs.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch, n_inputs)
+
+        Returns
+        -------
+        numpy.ndarray, shape (batch, n_outputs)
+
+        Raises
+        ------
+        ValueError
+            For a batch of the wrong shape, an empty batch or a non-finite value.
+        """
         X = check_inputs(self.G, X)
         plan = self.plan()
         return forward_params(get_params(self.G, list(plan.keys)), plan, X)
 
     def train_step(self, X, expert_logits) -> float:
-        """One optimizer step on the minibatch; return the loss before the step."""
+        """One optimizer step on the minibatch; return the loss before the step.
+
+        Parameters
+        ----------
+        X : array_like, shape (batch, n_inputs)
+        expert_logits : array_like, shape (batch, n_outputs)
+            The expert's logits for ``X`` (the distillation target).
+
+        Returns
+        -------
+        float
+            ``L_t(theta)`` before the update.
+
+        Raises
+        ------
+        ValueError
+            For bad inputs (as :meth:`forward`), targets of the wrong shape, or a non-finite
+            gradient (then only the activations are recorded).
+        """
         X = check_inputs(self.G, X)
         expert_logits = np.asarray(expert_logits, dtype=float)
         plan = self.plan()
@@ -109,8 +205,26 @@ class ReferenceEngine:
         adam_step(self.G, keys, grad, self.adam)
         return float(loss)
 
-    def spm_step(self, t: int, rng: np.random.Generator) -> list:
-        """One Structural Plasticity Module step (pruning when ``t mod s == 0``)."""
+    def spm_step(self, t: int, rng: np.random.Generator) -> list[Event]:
+        """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
+
+        Parameters
+        ----------
+        t : int
+            The training step (``>= 0``).
+        rng : numpy.random.Generator
+            Every random decision of the step.
+
+        Returns
+        -------
+        list of events
+            What :func:`smgrnn_ref.spm.spm_step` did to the graph.
+
+        Raises
+        ------
+        ValueError
+            As :func:`smgrnn_ref.spm.spm_step`.
+        """
         events = spm_step(self.G, t, self.spm, rng)
         if events:
             self.invalidate()
@@ -121,15 +235,56 @@ class ReferenceEngine:
 ENGINES = ("reference", "fast")
 
 
-def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl"):
-    """Build the engine called ``name`` around ``G`` (``ValueError`` for an unknown name)."""
+def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl",
+                kernel: str | None = None) -> Engine:
+    """Build the engine called ``name`` around ``G``.
+
+    Parameters
+    ----------
+    name : {"reference", "fast"}
+        One of :data:`ENGINES`.
+    G : networkx.DiGraph
+        The model, trained in place.
+    adam : AdamConfig
+    spm : SPMConfig
+    loss : {"kl", "mse"}
+    kernel : {None, "auto", "numba", "numpy"}
+        The fast engine's kernel (``None``: its default, ``"auto"``). The reference engine has
+        none: only ``None`` and ``"auto"`` are accepted with it.
+
+    Returns
+    -------
+    Engine
+
+    Raises
+    ------
+    ValueError
+        For an unknown engine name, a kernel given to the reference engine, or anything the
+        engine's constructor rejects (an invalid graph, an unknown loss or kernel, a window
+        length other than ``spm.T``).
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import initial_graph
+    >>> G = initial_graph(2, 1, rng=np.random.default_rng(0))
+    >>> make_engine("fast", G, adam=AdamConfig(), spm=SPMConfig(), kernel="numpy").kernel
+    'numpy'
+    >>> make_engine("reference", G, adam=AdamConfig(), spm=SPMConfig(), kernel="numba")
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel='numba' applies to the fast engine only (the reference engine has no kernel)
+    """
     if name == "reference":
+        if kernel not in (None, "auto"):
+            raise ValueError(f"kernel={kernel!r} applies to the fast engine only (the reference engine has no kernel)")
         return ReferenceEngine(G, adam=adam, spm=spm, loss=loss)
     if name == "fast":
         from .fast import FastEngine
 
-        return FastEngine(G, adam=adam, spm=spm, loss=loss)
+        # no kernel given: the constructor's own default
+        options = {} if kernel is None else {"kernel": kernel}
+        return FastEngine(G, adam=adam, spm=spm, loss=loss, **options)
     raise ValueError(f"unknown engine {name!r}; known: {list(ENGINES)}")
 
 
-__all__ = ["ReferenceEngine", "ENGINES", "make_engine"]
+__all__ = ["Engine", "ReferenceEngine", "ENGINES", "make_engine"]
