@@ -39,7 +39,15 @@ def _check_range(owner: str, name: str, value, lo=None, hi=None, integer=False):
 
 @dataclass(frozen=True)
 class SPMConfig:
-    """Hyper-parameters of the Structural Plasticity Module and of graph evaluation."""
+    """Hyper-parameters of the Structural Plasticity Module and of graph evaluation.
+
+    Every field below, with its docstring (paper value or our choice).
+
+    Raises
+    ------
+    ValueError
+        Naming the field, for a value of the wrong type or out of range.
+    """
 
     T: int = 100
     """Window length: each edge keeps its last ``T`` weight updates and each node its last
@@ -114,14 +122,41 @@ class SPMConfig:
                 raise ValueError(f"{name}.{f} must be a bool, got {getattr(self, f)!r}")
 
     def replace(self, **changes) -> "SPMConfig":
-        """Return a copy with ``changes`` applied (validated again)."""
+        """A copy with ``changes`` applied (validated again).
+
+        Parameters
+        ----------
+        **changes
+            Field values.
+
+        Returns
+        -------
+        SPMConfig
+
+        Raises
+        ------
+        ValueError
+            For an invalid value; ``TypeError`` for an unknown field.
+
+        Examples
+        --------
+        >>> SPMConfig().replace(T=20).T
+        20
+        """
         return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
 class AdamConfig:
     """Adam (Kingma & Ba, 2015) hyper-parameters. The paper trains weights with Adam; the
-    values below are **our choices** except the textbook betas and epsilon."""
+    values below are **our choices** except the textbook betas and epsilon.
+
+    Raises
+    ------
+    ValueError
+        Naming the field, for a value of the wrong type or out of range (``beta1``, ``beta2``
+        must be below 1).
+    """
 
     lr: float = 0.003
     """Step size alpha. **Our choice**, calibrated: docs/results.md."""
@@ -147,7 +182,13 @@ class AdamConfig:
 
 @dataclass(frozen=True)
 class GraphConfig:
-    """How a fresh graph is built and which activations its nodes use."""
+    """How a fresh graph is built and which activations its nodes use.
+
+    Raises
+    ------
+    ValueError
+        Naming the field, for a value of the wrong type or out of range.
+    """
 
     density: float = 0.8
     """Probability of each input -> output edge in the initial graph. **Paper value** (0.8)."""
@@ -168,12 +209,44 @@ class GraphConfig:
 
 
 def config_to_dict(cfg) -> dict:
-    """A plain, JSON-ready dict of a (possibly nested) config dataclass."""
+    """A plain, JSON-ready dict of a (possibly nested) config dataclass.
+
+    Parameters
+    ----------
+    cfg : dataclass instance
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> config_to_dict(AdamConfig())
+    {'lr': 0.003, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08}
+    """
     return dataclasses.asdict(cfg)
 
 
 def check_fields(cls, data: dict) -> None:
-    """``ValueError`` unless ``data`` is a mapping whose keys are all fields of ``cls``."""
+    """Check that ``data`` is a mapping whose keys are all fields of ``cls``.
+
+    Parameters
+    ----------
+    cls : dataclass type
+    data : dict
+
+    Raises
+    ------
+    ValueError
+        For a non-mapping or an unknown key (listing the known fields).
+
+    Examples
+    --------
+    >>> check_fields(GraphConfig, {"density": 0.5, "dens": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: GraphConfig: unknown field(s) ['dens']; known: ['density', 'hidden_activation', 'init_weight_scale', 'output_activation']
+    """
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
     known = {f.name for f in dataclasses.fields(cls)}
@@ -183,7 +256,27 @@ def check_fields(cls, data: dict) -> None:
 
 
 def config_from_dict(cls, data: dict):
-    """Build ``cls`` from ``data``, rejecting unknown keys with a clear ``ValueError``."""
+    """Build ``cls`` from ``data`` (the inverse of :func:`config_to_dict` for a flat config).
+
+    Parameters
+    ----------
+    cls : dataclass type
+    data : dict
+
+    Returns
+    -------
+    cls instance
+
+    Raises
+    ------
+    ValueError
+        For an unknown key or an invalid value.
+
+    Examples
+    --------
+    >>> config_from_dict(AdamConfig, {"lr": 0.01}).lr
+    0.01
+    """
     check_fields(cls, data)
     return cls(**data)
 

@@ -87,6 +87,16 @@ def component_order(G: nx.DiGraph) -> list[list[int]]:
     """Strongly connected components of the non-input nodes in a deterministic topological
     order (ties broken by the smallest node id); each component's nodes ascending.
 
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Returns
+    -------
+    list of list of int
+
+    Examples
+    --------
     >>> from smgrnn_ref.graph import empty_graph, add_edge, add_hidden_node
     >>> G = empty_graph(1, 1)
     >>> a, b = add_hidden_node(G), add_hidden_node(G)
@@ -101,7 +111,33 @@ def component_order(G: nx.DiGraph) -> list[list[int]]:
 
 
 def compile_plan(G: nx.DiGraph, *, sweeps: int = DEFAULT_SWEEPS) -> Plan:
-    """Compile the evaluation plan of ``G`` (call again after any structural edit)."""
+    """Compile the evaluation plan of ``G`` (call again after any structural edit).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    sweeps : int
+        ``K``, the synchronous sweeps of a cyclic component (``>= 1``).
+
+    Returns
+    -------
+    Plan
+        The components in :func:`component_order`, each node with the indices of its bias
+        and weights in :func:`smgrnn_ref.params.param_keys` order.
+
+    Raises
+    ------
+    ValueError
+        For ``sweeps`` that is not an integer ``>= 1`` or a node with an unknown activation.
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_edge
+    >>> G = empty_graph(2, 1); add_edge(G, 1, 2, 0.5)
+    >>> plan = compile_plan(G)
+    >>> plan.keys, plan.components[0].steps[0].weight_indices
+    ((('bias', 2), ('weight', 1, 2)), (1,))
+    """
     if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)) or sweeps < 1:
         raise ValueError(f"sweeps must be an integer >= 1, got {sweeps!r}")
     keys = param_keys(G)
@@ -149,6 +185,19 @@ def node_values_params(theta, plan: Plan, X) -> dict:
     """Every node's activation over the batch, as a dict ``node -> array (batch,)``.
 
     Pure in ``theta``: ``autograd`` can differentiate anything computed from it.
+
+    Parameters
+    ----------
+    theta : array_like
+        The parameter vector in ``plan.keys`` order.
+    plan : Plan
+    X : numpy.ndarray, shape (batch, n_inputs)
+        Already checked (:func:`check_inputs`).
+
+    Returns
+    -------
+    dict
+        Node id -> values over the batch (inputs included).
     """
     batch = X.shape[0]
     # input nodes take their column of X
@@ -169,18 +218,72 @@ def node_values_params(theta, plan: Plan, X) -> dict:
 
 
 def forward_params(theta, plan: Plan, X):
-    """Network outputs ``(batch, n_outputs)`` as a pure function of ``theta``."""
+    """Network outputs ``(batch, n_outputs)`` as a pure function of ``theta``.
+
+    Parameters
+    ----------
+    theta : array_like
+        The parameter vector in ``plan.keys`` order (an ``autograd`` box while
+        differentiating).
+    plan : Plan
+    X : numpy.ndarray, shape (batch, n_inputs)
+
+    Returns
+    -------
+    array, shape (batch, n_outputs)
+        The output nodes' values in output ``index`` order.
+    """
     values = node_values_params(theta, plan, X)
     return anp.stack([values[n] for n in plan.outputs], axis=1)
 
 
 def check_inputs(G: nx.DiGraph, X) -> np.ndarray:
-    """Return ``X`` as a float array of shape ``(batch, n_inputs)`` or raise ``ValueError``."""
+    """``X`` as a float array of shape ``(batch, n_inputs)`` of ``G``.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    X : array_like
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_batch`.
+    """
     return check_batch(X, len(input_nodes(G)))
 
 
 def check_batch(X, n_in: int) -> np.ndarray:
-    """:func:`check_inputs` for a known number of inputs ``n_in`` (no graph walk: hot paths)."""
+    """:func:`check_inputs` for a known number of inputs ``n_in`` (no graph walk: hot paths).
+
+    Parameters
+    ----------
+    X : array_like
+    n_in : int
+
+    Returns
+    -------
+    numpy.ndarray
+        ``X`` as floats, shape ``(batch, n_in)``.
+
+    Raises
+    ------
+    ValueError
+        For another shape, an empty batch, or a NaN or infinite value.
+
+    Examples
+    --------
+    >>> check_batch([[1, 2]], 2)
+    array([[1., 2.]])
+    >>> check_batch([[1, 2]], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: X must have shape (batch, 3), got (1, 2)
+    """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or X.shape[1] != n_in:
         raise ValueError(f"X must have shape (batch, {n_in}), got {X.shape}")
@@ -194,8 +297,25 @@ def check_batch(X, n_in: int) -> np.ndarray:
 def forward(G: nx.DiGraph, X, *, sweeps: int = DEFAULT_SWEEPS) -> np.ndarray:
     """Evaluate the network on a batch: ``X (batch, n_inputs) -> (batch, n_outputs)``.
 
-    Validates the graph and the input (``ValueError`` naming the problem), compiles the plan
-    and runs it with the graph's current parameters.
+    Validates the graph and the input, compiles the plan and runs it with the graph's current
+    parameters.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    X : array_like, shape (batch, n_inputs)
+    sweeps : int
+        ``K`` for cyclic components.
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, n_outputs)
+
+    Raises
+    ------
+    ValueError
+        Naming the problem with the graph (:func:`smgrnn_ref.graph.validate_graph`), the
+        input (:func:`check_batch`) or ``sweeps``.
     """
     validate_graph(G)
     X = check_inputs(G, X)
@@ -204,7 +324,33 @@ def forward(G: nx.DiGraph, X, *, sweeps: int = DEFAULT_SWEEPS) -> np.ndarray:
 
 
 def node_values(G: nx.DiGraph, X, *, sweeps: int = DEFAULT_SWEEPS) -> dict:
-    """Every node's activation over the batch (inputs included), as plain arrays."""
+    """Every node's activation over the batch (inputs included), as plain arrays.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    X : array_like, shape (batch, n_inputs)
+    sweeps : int
+
+    Returns
+    -------
+    dict
+        Node id -> array of shape ``(batch,)``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`forward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from smgrnn_ref.graph import empty_graph, add_edge, add_hidden_node
+    >>> G = empty_graph(1, 1); h = add_hidden_node(G); add_edge(G, 0, h, 1.0); add_edge(G, h, 1, 2.0)
+    >>> v = node_values(G, np.array([[0.5]]))
+    >>> bool(np.isclose(v[h][0], np.tanh(0.5))), bool(np.isclose(v[1][0], 2 * np.tanh(0.5)))
+    (True, True)
+    """
     validate_graph(G)
     X = check_inputs(G, X)
     plan = compile_plan(G, sweeps=sweeps)

@@ -86,7 +86,24 @@ def _set(obj, name, value):
 @dataclass(frozen=True)
 class RelayInserted:
     """Edge-driven growth on the unstable edge ``i -> j``: relay ``r`` with edges ``i -> r``
-    (weight ``weights[0]``) and ``r -> j`` (weight ``weights[1]``); ``i -> j`` is kept."""
+    (weight ``weights[0]``) and ``r -> j`` (weight ``weights[1]``); ``i -> j`` is kept.
+
+    Parameters
+    ----------
+    step : int
+        The training step ``t``.
+    edge : (int, int)
+        ``(i, j)``.
+    node : int
+        The relay ``r`` (neither ``i`` nor ``j``).
+    weights : (float, float)
+        ``(w_ir, w_rj)``, finite.
+
+    Raises
+    ------
+    ValueError
+        For a field of the wrong type or value (stored in canonical Python types otherwise).
+    """
 
     kind: ClassVar[str] = "relay_inserted"
     step: int
@@ -106,7 +123,12 @@ class RelayInserted:
         _set(self, "weights", tuple(_as_weight(owner, "weights", w) for w in self.weights))
 
     def to_dict(self) -> dict:
-        """JSON-ready dict, ``"kind"`` included."""
+        """JSON-ready dict, ``"kind"`` included (the inverse of :func:`event_from_dict`).
+
+        Returns
+        -------
+        dict
+        """
         return {"kind": self.kind, "step": self.step, "edge": list(self.edge), "node": self.node,
                 "weights": list(self.weights)}
 
@@ -114,7 +136,21 @@ class RelayInserted:
 @dataclass(frozen=True)
 class _WeightedEdgeEvent:
     """An edge ``u -> v`` with a weight: the shared body of :class:`EdgeAdded` and
-    :class:`EdgePruned` (which differ only in ``kind``)."""
+    :class:`EdgePruned` (which differ only in ``kind``).
+
+    Parameters
+    ----------
+    step : int
+    edge : (int, int)
+        Never a self-loop.
+    weight : float
+        Finite.
+
+    Raises
+    ------
+    ValueError
+        For a field of the wrong type or value.
+    """
 
     kind: ClassVar[str]
     step: int
@@ -128,27 +164,47 @@ class _WeightedEdgeEvent:
         _set(self, "weight", _as_weight(owner, "weight", self.weight))
 
     def to_dict(self) -> dict:
-        """JSON-ready dict, ``"kind"`` included."""
+        """JSON-ready dict, ``"kind"`` included (the inverse of :func:`event_from_dict`).
+
+        Returns
+        -------
+        dict
+        """
         return {"kind": self.kind, "step": self.step, "edge": list(self.edge), "weight": self.weight}
 
 
 @dataclass(frozen=True)
 class EdgeAdded(_WeightedEdgeEvent):
-    """Random exploratory growth added the new edge ``u -> v`` with ``weight``."""
+    """Random exploratory growth added the new edge ``u -> v`` with ``weight`` (fields and
+    checks: :class:`_WeightedEdgeEvent`)."""
 
     kind: ClassVar[str] = "edge_added"
 
 
 @dataclass(frozen=True)
 class EdgePruned(_WeightedEdgeEvent):
-    """Pruning deleted the edge ``u -> v``, whose weight was ``weight``."""
+    """Pruning deleted the edge ``u -> v``, whose trained weight was ``weight`` (fields and
+    checks: :class:`_WeightedEdgeEvent`)."""
 
     kind: ClassVar[str] = "edge_pruned"
 
 
 @dataclass(frozen=True)
 class NodeRemoved:
-    """Orphan removal deleted hidden ``node`` together with its incident ``edges``."""
+    """Orphan removal deleted hidden ``node`` together with its incident ``edges``.
+
+    Parameters
+    ----------
+    step : int
+    node : int
+    edges : sequence of (int, int)
+        Each incident to ``node``.
+
+    Raises
+    ------
+    ValueError
+        For a field of the wrong type or value, or an edge not incident to ``node``.
+    """
 
     kind: ClassVar[str] = "node_removed"
     step: int
@@ -168,7 +224,12 @@ class NodeRemoved:
         _set(self, "edges", edges)
 
     def to_dict(self) -> dict:
-        """JSON-ready dict, ``"kind"`` included."""
+        """JSON-ready dict, ``"kind"`` included (the inverse of :func:`event_from_dict`).
+
+        Returns
+        -------
+        dict
+        """
         return {"kind": self.kind, "step": self.step, "node": self.node,
                 "edges": [list(e) for e in self.edges]}
 
@@ -183,8 +244,20 @@ EVENT_TYPES: dict[str, type] = {cls.kind: cls for cls in (RelayInserted, EdgeAdd
 def event_from_dict(d: dict) -> Event:
     """Rebuild an event from :meth:`to_dict` output (e.g. one line of ``events.jsonl``).
 
-    Raises ``ValueError`` on anything malformed: not a mapping, unknown ``kind``, a missing
-    or unknown key, or a field of the wrong type or value.
+    Parameters
+    ----------
+    d : dict
+        With ``"kind"`` and exactly the event's fields.
+
+    Returns
+    -------
+    Event
+
+    Raises
+    ------
+    ValueError
+        On anything malformed: not a mapping, unknown ``kind``, a missing or unknown key, or
+        a field of the wrong type or value.
 
     Examples
     --------

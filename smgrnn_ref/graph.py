@@ -38,7 +38,11 @@ import autograd.numpy as anp
 import networkx as nx
 import numpy as np
 
-from .config import GraphConfig
+from .config import GraphConfig, SPMConfig
+
+#: Default window length ``T`` of a new graph's deques: the SPM's (``SPMConfig.T``, the paper's
+#: 100), so a default graph and a default configuration agree.
+DEFAULT_T = SPMConfig.T
 
 #: Node kinds. Inputs hold no parameters; hidden and output nodes carry a bias.
 KINDS = ("input", "hidden", "output")
@@ -55,13 +59,50 @@ ACTIVATIONS = {
 
 
 def _new_state() -> dict:
-    """Adam moments and the update window of a fresh parameter (edge weight or bias)."""
+    """The Adam state of a fresh parameter (edge weight or bias): zero moments, no step yet.
+    (The windows are deques added by the callers: ``activations`` on nodes, ``updates`` on
+    edges.)"""
     return {"adam_m": 0.0, "adam_v": 0.0, "adam_t": 0}
+
+
+def require_generator(rng) -> None:
+    """Explicit seeding: every random draw of the package comes from a ``numpy.random.Generator``
+    passed in.
+
+    Parameters
+    ----------
+    rng : object
+
+    Raises
+    ------
+    ValueError
+        When ``rng`` is anything else (a seed, the legacy ``RandomState``, ``None``).
+
+    Examples
+    --------
+    >>> require_generator(np.random.RandomState(0))
+    Traceback (most recent call last):
+    ...
+    ValueError: rng must be a numpy.random.Generator (explicit seeding)
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
 
 
 def new_node_id(G: nx.DiGraph) -> int:
     """Return a node id never used before in ``G`` and advance the counter.
 
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Its ``G.graph["next_id"]`` is advanced by one.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> G = nx.DiGraph(next_id=5, T=3)
     >>> new_node_id(G), new_node_id(G)
     (5, 6)
@@ -72,6 +113,7 @@ def new_node_id(G: nx.DiGraph) -> int:
 
 
 def _add_parametric_node(G, nid, kind, bias, activation, **extra):
+    """A hidden or output node with its bias, activation, window and fresh Adam state."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; known: {sorted(ACTIVATIONS)}")
     G.add_node(
@@ -85,9 +127,30 @@ def _add_parametric_node(G, nid, kind, bias, activation, **extra):
     )
 
 
-def add_hidden_node(G: nx.DiGraph, *, bias: float = 0.0, activation: str = "tanh") -> int:
-    """Add a hidden node with a fresh id; return the id.
+def add_hidden_node(G: nx.DiGraph, *, bias: float = 0.0,
+                    activation: str = GraphConfig.hidden_activation) -> int:
+    """Add a hidden node with a fresh id (no edges yet); return the id.
 
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    bias : float
+    activation : str
+        A name in :data:`ACTIVATIONS` (default ``GraphConfig.hidden_activation``).
+
+    Returns
+    -------
+    int
+        The new node's id.
+
+    Raises
+    ------
+    ValueError
+        For an unknown activation.
+
+    Examples
+    --------
     >>> G = empty_graph(1, 1)
     >>> n = add_hidden_node(G, bias=0.5)
     >>> G.nodes[n]["kind"], G.nodes[n]["bias"], G.nodes[n]["activations"].maxlen
@@ -101,9 +164,22 @@ def add_hidden_node(G: nx.DiGraph, *, bias: float = 0.0, activation: str = "tanh
 def add_edge(G: nx.DiGraph, u: int, v: int, weight: float) -> None:
     """Add the edge ``u -> v`` with ``weight``, an empty ``updates`` deque and zero Adam state.
 
-    Raises ``ValueError`` for an unknown endpoint, an edge into an input node, a self-loop
-    or an edge that already exists (the SPM never duplicates an edge).
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    u, v : int
+        Existing nodes; ``v`` not an input.
+    weight : float
 
+    Raises
+    ------
+    ValueError
+        For an unknown endpoint, an edge into an input node, a self-loop or an edge that
+        already exists (the SPM never duplicates an edge).
+
+    Examples
+    --------
     >>> G = empty_graph(1, 1)
     >>> add_edge(G, 0, 1, 0.3)
     >>> G.edges[0, 1]["weight"], list(G.edges[0, 1]["updates"])
@@ -129,12 +205,33 @@ def empty_graph(
     n_inputs: int,
     n_outputs: int,
     *,
-    T: int = 100,
-    output_activation: str = "identity",
+    T: int = DEFAULT_T,
+    output_activation: str = GraphConfig.output_activation,
 ) -> nx.DiGraph:
     """Input and output nodes only, no edges. Inputs get ids ``0..n_inputs-1``, outputs the next
     ``n_outputs`` ids; output biases start at zero.
 
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+        At least 1 each.
+    T : int
+        Window length of every deque (``>= 2``; default :data:`DEFAULT_T`).
+    output_activation : str
+        A name in :data:`ACTIVATIONS` (default ``GraphConfig.output_activation``: logits).
+
+    Returns
+    -------
+    networkx.DiGraph
+
+    Raises
+    ------
+    ValueError
+        For a count or window length that is not an integer in range, or an unknown
+        activation.
+
+    Examples
+    --------
     >>> G = empty_graph(3, 2, T=10)
     >>> [G.nodes[n]["kind"] for n in sorted(G)], G.number_of_edges(), G.graph["T"]
     (['input', 'input', 'input', 'output', 'output'], 0, 10)
@@ -157,7 +254,7 @@ def initial_graph(
     density: float = GraphConfig.density,
     rng: np.random.Generator,
     weight_scale: float = GraphConfig.init_weight_scale,
-    T: int = 100,
+    T: int = DEFAULT_T,
     output_activation: str = GraphConfig.output_activation,
 ) -> nx.DiGraph:
     """The paper's starting graph: input and output nodes only, zero hidden nodes, each
@@ -167,12 +264,35 @@ def initial_graph(
     Edges are drawn in the order (input index, output index), one ``rng.random()`` per pair and
     then one ``rng.uniform`` per kept edge, so a seed fixes the graph.
 
+    Parameters
+    ----------
+    n_inputs, n_outputs : int
+    density : float
+        In ``[0, 1]`` (default ``GraphConfig.density``).
+    rng : numpy.random.Generator
+    weight_scale : float
+        Default ``GraphConfig.init_weight_scale``.
+    T : int
+        Window length (default :data:`DEFAULT_T`).
+    output_activation : str
+
+    Returns
+    -------
+    networkx.DiGraph
+
+    Raises
+    ------
+    ValueError
+        For a ``rng`` that is not a ``numpy.random.Generator``, a density outside ``[0, 1]``,
+        or what :func:`empty_graph` rejects.
+
+    Examples
+    --------
     >>> G = initial_graph(4, 2, density=0.0, rng=np.random.default_rng(1))
     >>> G.number_of_nodes(), G.number_of_edges()
     (6, 0)
     """
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
+    require_generator(rng)
     if not (0.0 <= density <= 1.0):
         raise ValueError(f"density must be in [0, 1], got {density}")
     G = empty_graph(n_inputs, n_outputs, T=T, output_activation=output_activation)
@@ -189,20 +309,43 @@ def layered_graph(
     n_outputs: int,
     *,
     rng: np.random.Generator,
-    T: int = 100,
-    hidden_activation: str = "tanh",
+    T: int = DEFAULT_T,
+    hidden_activation: str = GraphConfig.hidden_activation,
 ) -> nx.DiGraph:
     """A fully connected layered graph: the fixed-size MLP baseline as an SMGrNN graph.
 
     Weights use Glorot-uniform limits ``sqrt(6 / (fan_in + fan_out))``; biases start at zero.
     Hidden nodes are added layer by layer, so their ids increase with depth.
 
+    Parameters
+    ----------
+    n_inputs : int
+    hidden_sizes : list of int
+        Nodes per hidden layer.
+    n_outputs : int
+    rng : numpy.random.Generator
+        One ``rng.uniform`` per edge, layer by layer, source-major.
+    T : int
+        Window length (default :data:`DEFAULT_T`).
+    hidden_activation : str
+
+    Returns
+    -------
+    networkx.DiGraph
+
+    Raises
+    ------
+    ValueError
+        For a ``rng`` that is not a ``numpy.random.Generator`` or what :func:`empty_graph`
+        rejects.
+
+    Examples
+    --------
     >>> G = layered_graph(4, [8, 8], 2, rng=np.random.default_rng(0))
     >>> len(hidden_nodes(G)), G.number_of_edges(), n_params(G)
     (16, 112, 130)
     """
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
+    require_generator(rng)
     G = empty_graph(n_inputs, n_outputs, T=T)
     prev = input_nodes(G)
     layers = [[add_hidden_node(G, activation=hidden_activation) for _ in range(h)] for h in hidden_sizes]
@@ -220,22 +363,80 @@ def _of_kind(G: nx.DiGraph, kind: str) -> list[int]:
 
 
 def input_nodes(G: nx.DiGraph) -> list[int]:
-    """Input node ids ordered by their ``index``."""
+    """Input node ids ordered by their ``index`` (the column of the input batch).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> input_nodes(empty_graph(2, 1))
+    [0, 1]
+    """
     return sorted(_of_kind(G, "input"), key=lambda n: G.nodes[n]["index"])
 
 
 def output_nodes(G: nx.DiGraph) -> list[int]:
-    """Output node ids ordered by their ``index``."""
+    """Output node ids ordered by their ``index`` (the position in the output vector).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> output_nodes(empty_graph(2, 1))
+    [2]
+    """
     return sorted(_of_kind(G, "output"), key=lambda n: G.nodes[n]["index"])
 
 
 def hidden_nodes(G: nx.DiGraph) -> list[int]:
-    """Hidden node ids in ascending order."""
+    """Hidden node ids in ascending order.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> G = empty_graph(1, 1); a = add_hidden_node(G); b = add_hidden_node(G)
+    >>> hidden_nodes(G)
+    [2, 3]
+    """
     return sorted(_of_kind(G, "hidden"))
 
 
 def n_params(G: nx.DiGraph) -> int:
-    """Trainable parameters: one weight per edge plus one bias per hidden or output node."""
+    """Trainable parameters: one weight per edge plus one bias per hidden or output node.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> G = empty_graph(2, 1); add_edge(G, 0, 2, 0.5)
+    >>> n_params(G)   # one weight, one output bias
+    2
+    """
     return G.number_of_edges() + sum(1 for _, k in G.nodes(data="kind") if k != "input")
 
 
@@ -244,8 +445,21 @@ _EDGE_KEYS = {"weight", "updates", "adam_m", "adam_v", "adam_t"}
 
 
 def validate_graph(G: nx.DiGraph) -> None:
-    """Check every convention above; raise ``ValueError`` naming the first problem found.
+    """Check every convention above.
 
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Raises
+    ------
+    ValueError
+        Naming the first problem found (the graph type, a missing graph attribute, a node id,
+        kind, index, attribute, activation or bias, an edge into an input, a self-loop, an
+        edge attribute or weight, a deque's ``maxlen``).
+
+    Examples
+    --------
     >>> G = empty_graph(1, 1)
     >>> G.nodes[1]["activation"] = "swish"
     >>> validate_graph(G)
@@ -301,8 +515,10 @@ def validate_graph(G: nx.DiGraph) -> None:
 
 
 __all__ = [
+    "DEFAULT_T",
     "KINDS",
     "ACTIVATIONS",
+    "require_generator",
     "new_node_id",
     "add_hidden_node",
     "add_edge",

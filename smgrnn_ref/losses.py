@@ -34,6 +34,16 @@ def logsumexp(logits):
 
     Written with ``autograd.numpy`` alone (``autograd.scipy`` would pull in scipy).
 
+    Parameters
+    ----------
+    logits : array, shape (batch, n)
+
+    Returns
+    -------
+    array, shape (batch, 1)
+
+    Examples
+    --------
     >>> import numpy as np
     >>> float(logsumexp(np.array([[1000.0, 1000.0]]))[0, 0]) == 1000.0 + float(np.log(2.0))
     True
@@ -45,12 +55,43 @@ def logsumexp(logits):
 
 
 def log_softmax(logits):
-    """``log p(a) = z_a - log sum_b exp z_b`` row by row (stable through :func:`logsumexp`)."""
+    """``log p(a) = z_a - log sum_b exp z_b`` row by row (stable through :func:`logsumexp`).
+
+    Parameters
+    ----------
+    logits : array, shape (batch, n)
+
+    Returns
+    -------
+    array, shape (batch, n)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bool(np.allclose(log_softmax(np.array([[0.0, 0.0]])), np.log(0.5)))
+    True
+    """
     return logits - logsumexp(logits)
 
 
 def kl(student_logits, expert_logits):
-    """``mean_batch sum_a p_E(a) (log p_E(a) - log p_S(a))``."""
+    """``mean_batch sum_a p_E(a) (log p_E(a) - log p_S(a))``.
+
+    Parameters
+    ----------
+    student_logits, expert_logits : array, shape (batch, n_actions)
+
+    Returns
+    -------
+    float (an autograd scalar while differentiating)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = float(kl(np.array([[0.0, 0.0]]), np.array([[np.log(3.0), 0.0]])))  # p_E = (3/4, 1/4)
+    >>> bool(np.isclose(p, 0.75 * np.log(1.5) + 0.25 * np.log(0.5)))
+    True
+    """
     # log p_S and log p_E
     log_ps = log_softmax(student_logits)
     log_pe = log_softmax(expert_logits)
@@ -61,7 +102,16 @@ def kl(student_logits, expert_logits):
 
 
 def mse(student_logits, expert_logits):
-    """``mean_{batch, a} (z_S(a) - z_E(a))^2``."""
+    """``mean_{batch, a} (z_S(a) - z_E(a))^2``.
+
+    Parameters
+    ----------
+    student_logits, expert_logits : array, shape (batch, n_actions)
+
+    Returns
+    -------
+    float (an autograd scalar while differentiating)
+    """
     return anp.mean((student_logits - expert_logits) ** 2)
 
 
@@ -70,14 +120,55 @@ LOSSES = {"kl": kl, "mse": mse}
 
 
 def get_loss(name: str):
-    """The loss function called ``name``; ``ValueError`` listing the known ones otherwise."""
+    """The loss function called ``name``.
+
+    Parameters
+    ----------
+    name : {"kl", "mse"}
+
+    Returns
+    -------
+    callable
+        ``loss(student_logits, expert_logits)``.
+
+    Raises
+    ------
+    ValueError
+        Listing the known names.
+
+    Examples
+    --------
+    >>> get_loss("hinge")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown loss 'hinge'; known: ['kl', 'mse']
+    """
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; known: {sorted(LOSSES)}")
     return LOSSES[name]
 
 
 def loss_params(theta, plan: Plan, X, expert_logits, loss: str = "kl"):
-    """``L(theta)``: the distillation loss of the network with parameters ``theta``."""
+    """``L(theta)``: the distillation loss of the network with parameters ``theta``.
+
+    Parameters
+    ----------
+    theta : array_like
+        The parameter vector in ``plan.keys`` order.
+    plan : smgrnn_ref.evaluate.Plan
+    X : numpy.ndarray, shape (batch, n_inputs)
+    expert_logits : numpy.ndarray, shape (batch, n_outputs)
+    loss : {"kl", "mse"}
+
+    Returns
+    -------
+    float (an autograd scalar while differentiating)
+
+    Raises
+    ------
+    ValueError
+        For an unknown loss name.
+    """
     return get_loss(loss)(forward_params(theta, plan, X), expert_logits)
 
 

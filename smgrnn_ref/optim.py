@@ -41,7 +41,29 @@ from .params import param_attrs
 
 def adam_update(g: float, m: float, v: float, t: int, cfg: AdamConfig) -> tuple[float, float, float]:
     """One Adam step for one parameter: return ``(Delta, m, v)`` given the state *after*
-    incrementing the step count to ``t``."""
+    incrementing the step count to ``t``.
+
+    Parameters
+    ----------
+    g : float
+        The gradient.
+    m, v : float
+        The moments before the step.
+    t : int
+        The step count, already incremented (``>= 1``).
+    cfg : AdamConfig
+
+    Returns
+    -------
+    (float, float, float)
+        The applied change ``Delta`` and the new moments.
+
+    Examples
+    --------
+    >>> delta, m, v = adam_update(2.0, 0.0, 0.0, 1, AdamConfig(lr=0.1, eps=0.0))
+    >>> round(delta, 12), round(m, 12), round(v, 12)  # the first step is -lr sign(g)
+    (-0.1, 0.2, 0.004)
+    """
     # m <- beta1 m + (1 - beta1) g
     m = cfg.beta1 * m + (1.0 - cfg.beta1) * g
     # v <- beta2 v + (1 - beta2) g^2
@@ -58,7 +80,27 @@ def adam_step(G: nx.DiGraph, keys, grads, cfg: AdamConfig) -> list[float]:
     """Apply one Adam step to every parameter named in ``keys`` with gradient ``grads``.
 
     Updates the weight or bias in place, the element's Adam state, and appends each edge's
-    applied change ``Delta`` to its ``updates`` deque. Returns the list of ``Delta``.
+    applied change ``Delta`` to its ``updates`` deque.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    keys : list of tuple
+        Parameter keys (:func:`smgrnn_ref.params.param_keys`).
+    grads : array_like
+        One gradient per key.
+    cfg : AdamConfig
+
+    Returns
+    -------
+    list of float
+        ``Delta`` per key.
+
+    Raises
+    ------
+    ValueError
+        When the lengths differ or a gradient is NaN or infinite (nothing is updated then).
     """
     grads = np.asarray(grads, dtype=float)
     if len(keys) != grads.shape[0]:

@@ -30,29 +30,83 @@ import numpy as np
 
 
 def param_keys(G: nx.DiGraph) -> list[tuple]:
-    """Keys of the parameter vector in its documented order (biases, then weights)."""
+    """Keys of the parameter vector in its documented order (biases, then weights).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+
+    Returns
+    -------
+    list of tuple
+        ``("bias", n)`` by ascending ``n``, then ``("weight", u, v)`` by ascending ``(u, v)``.
+    """
     biases = [("bias", n) for n in sorted(G) if G.nodes[n]["kind"] != "input"]
     weights = [("weight", u, v) for u, v in sorted(G.edges)]
     return biases + weights
 
 
 def param_attrs(G: nx.DiGraph, key: tuple) -> dict:
-    """The attribute dict that owns parameter ``key`` (a node's or an edge's)."""
+    """The attribute dict that owns parameter ``key`` (a node's or an edge's).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    key : tuple
+        ``("bias", n)`` or ``("weight", u, v)``.
+
+    Returns
+    -------
+    dict
+        The graph's own dict (edits go into the graph).
+
+    Raises
+    ------
+    KeyError
+        For a node or edge not in ``G``.
+    """
     return G.nodes[key[1]] if key[0] == "bias" else G.edges[key[1], key[2]]
 
 
 def _field(key: tuple) -> str:
+    """The attribute holding parameter ``key``'s value."""
     return "bias" if key[0] == "bias" else "weight"
 
 
 def get_params(G: nx.DiGraph, keys: list[tuple] | None = None) -> np.ndarray:
-    """The flat parameter vector ``theta`` (float64) in the order of ``keys``."""
+    """The flat parameter vector ``theta`` (float64) in the order of ``keys``.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    keys : list of tuple, optional
+        Default :func:`param_keys`.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     keys = param_keys(G) if keys is None else keys
     return np.array([param_attrs(G, k)[_field(k)] for k in keys], dtype=float)
 
 
 def set_params(G: nx.DiGraph, theta: np.ndarray, keys: list[tuple] | None = None) -> None:
-    """Write ``theta`` back into the graph's node biases and edge weights."""
+    """Write ``theta`` back into the graph's node biases and edge weights.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    theta : array_like
+        One value per key.
+    keys : list of tuple, optional
+        Default :func:`param_keys`.
+
+    Raises
+    ------
+    ValueError
+        When ``theta`` has another length than ``keys``.
+    """
     keys = param_keys(G) if keys is None else keys
     theta = np.asarray(theta, dtype=float)
     if theta.shape != (len(keys),):

@@ -25,6 +25,13 @@ buffer of an edge that received a relay (refractory rule), ``ceil`` rounding of
 Every random decision draws from the explicit ``numpy.random.Generator`` passed in, in a
 documented order, so a seed fixes the whole event sequence.
 
+The three *decisions* -- which edges are unstable (:func:`unstable_edges`), which are pruning
+candidates (:func:`pruning_candidates`), whether a new pair is valid
+(:func:`is_valid_new_edge`) -- are arguments of the rules and of :func:`spm_step` (``unstable``,
+``candidates``, ``is_valid``), defaulting to the functions here. An engine that keeps the
+windows elsewhere passes its own, with the same answers (the fast engine: vectorised over its
+ring buffers), and so reuses this schedule, its random draws and its checks.
+
 Examples
 --------
 >>> import numpy as np
@@ -48,7 +55,7 @@ import numpy as np
 
 from .config import GraphConfig, SPMConfig
 from .events import EdgeAdded, EdgePruned, Event, NodeRemoved, RelayInserted
-from .graph import add_edge, add_hidden_node, hidden_nodes
+from .graph import add_edge, add_hidden_node, hidden_nodes, require_generator
 
 #: Coefficient of ``sigma_k`` in the first instability condition ``|mu_k| < 0.5 sigma_k``.
 #: **Paper value.**
@@ -93,6 +100,11 @@ def rolling_stats(updates) -> tuple[float, float]:
     Returns
     -------
     (mu, sigma2) : tuple of float
+
+    Raises
+    ------
+    ValueError
+        For an empty or not one-dimensional window.
 
     Examples
     --------
@@ -144,6 +156,15 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
     T : int
         Window length.
 
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        For a window holding more than ``T`` updates.
+
     Examples
     --------
     >>> is_unstable([1.0, -1.0, 1.0, -1.0], lambda_edge=0.01, T=4)  # mu 0, sigma 1
@@ -175,6 +196,20 @@ def instability_margins(updates) -> tuple[float, float]:
 
     A zero denominator gives ``inf``. Used by ``experiments/instability_margins.py`` to show
     why a run does or does not grow (docs/results.md).
+
+    Parameters
+    ----------
+    updates : sequence of float
+        A non-empty window (full or not: a diagnostic judges any window).
+
+    Returns
+    -------
+    (oscillation, variance) : tuple of float
+
+    Raises
+    ------
+    ValueError
+        For an empty window.
 
     Examples
     --------
@@ -221,6 +256,11 @@ def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator,
     -------
     RelayInserted
 
+    Raises
+    ------
+    ValueError
+        For an edge not in ``G`` or a ``rng`` that is not a ``numpy.random.Generator``.
+
     Examples
     --------
     >>> from smgrnn_ref.graph import empty_graph, add_edge
@@ -229,7 +269,7 @@ def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator,
     >>> e.node, sorted(G.edges), G.nodes[2]["kind"]
     (2, [(0, 1), (0, 2), (2, 1)], 'hidden')
     """
-    _require_generator(rng)
+    require_generator(rng)
     i, j = edge
     if not G.has_edge(i, j):
         raise ValueError(f"insert_relay: edge {i} -> {j} is not in the graph")
@@ -338,6 +378,16 @@ def n_random_edges(rho_rand: float, n_nodes: int) -> int:
 
         m_t = max(floor(rho_rand N_t), 1)
 
+    Parameters
+    ----------
+    rho_rand : float
+    n_nodes : int
+        ``N_t``, all nodes of the graph.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> n_random_edges(0.25, 10), n_random_edges(0.05, 10)
@@ -384,6 +434,17 @@ def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool
 
 def new_edge_pool(G: nx.DiGraph, allow_cycles: bool) -> list[tuple[int, int]]:
     """Every valid new edge (see :func:`is_valid_new_edge`), in sorted ``(u, v)`` order.
+
+    One reachability search per target (``nx.descendants``), not one per pair.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    allow_cycles : bool
+
+    Returns
+    -------
+    list of (int, int)
 
     Examples
     --------
@@ -513,7 +574,7 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     [(1, 2)]
     """
     check_window(G, cfg)
-    _require_generator(rng)
+    require_generator(rng)
     c = cfg.init_weight_scale
     # G_t ~ Bernoulli(p_rand): the exploratory trigger
     fires = rng.random() < cfg.p_rand
@@ -550,6 +611,26 @@ def is_prune_candidate(weight: float, updates, tau_w: float, tau_delta: float, T
     updates (**our choice**): a freshly grown edge has tiny ``|w|`` and no statistics yet, and
     would otherwise be pruned before it could learn.
 
+    Parameters
+    ----------
+    weight : float
+        ``w_k``.
+    updates : sequence of float
+        The edge's window.
+    tau_w, tau_delta : float
+        The thresholds.
+    T : int
+        Window length.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        For a window holding more than ``T`` updates.
+
     Examples
     --------
     >>> is_prune_candidate(0.25, [0.5, 0.5], tau_w=0.25, tau_delta=0.5, T=2)  # both equalities
@@ -576,6 +657,17 @@ def n_pruned(eta_prune: float, n_candidates: int) -> int:
 
     ``ceil`` is **our choice** (the paper says "a fraction eta_prune"): with ``floor`` a lone
     candidate (``0.8 * 1``) could never be pruned.
+
+    Parameters
+    ----------
+    eta_prune : float
+        In ``[0, 1]``.
+    n_candidates : int
+        ``|W_t|``.
+
+    Returns
+    -------
+    int
 
     Examples
     --------
@@ -662,7 +754,7 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
     [EdgePruned(step=30, edge=(0, 1), weight=0.0)]
     """
     check_window(G, cfg)
-    _require_generator(rng)
+    require_generator(rng)
     # W_t: the candidate set, in a fixed order so the draw below is reproducible
     W_t = sorted(candidates(G, cfg))
     # n = ceil(eta_prune |W_t|)
@@ -691,6 +783,17 @@ def remove_orphans(G: nx.DiGraph, t: int) -> list[Event]:
     of one round are removed in ascending id order; each event lists the node's incident
     edges at the moment of its removal, sorted.
 
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        Edited in place.
+    t : int
+        The training step, recorded in the events.
+
+    Returns
+    -------
+    list of NodeRemoved
+
     Examples
     --------
     >>> from smgrnn_ref.graph import empty_graph, add_edge, add_hidden_node
@@ -715,6 +818,17 @@ def remove_orphans(G: nx.DiGraph, t: int) -> list[Event]:
 
 def is_pruning_step(t: int, s: int) -> bool:
     """Step ``t`` is a pruning step iff ``t mod s == 0``; every other step is a growth step.
+
+    Parameters
+    ----------
+    t : int
+        The training step.
+    s : int
+        The pruning period (``SPMConfig.s``).
+
+    Returns
+    -------
+    bool
 
     Examples
     --------
@@ -777,7 +891,7 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
     []
     """
     check_window(G, cfg)
-    _require_generator(rng)
+    require_generator(rng)
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
         raise ValueError(f"t must be an integer >= 0, got {t!r}")
     events: list[Event] = []
@@ -801,11 +915,6 @@ def _targets(G: nx.DiGraph) -> list[int]:
     return sorted(n for n, k in G.nodes(data="kind") if k != "input")
 
 
-def _require_generator(rng) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
-
-
 def check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
     """The rules judge windows of ``cfg.T`` updates; the graph's deques must hold that many.
 
@@ -817,7 +926,8 @@ def check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
     Raises
     ------
     ValueError
-        When ``G.graph["T"]`` differs from ``cfg.T``.
+        When ``G.graph["T"]`` differs from ``cfg.T`` (the engines check it at construction,
+        every rule again).
 
     Examples
     --------
