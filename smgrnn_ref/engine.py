@@ -35,11 +35,11 @@ import numpy as np
 from .config import AdamConfig, SPMConfig
 from .evaluate import check_inputs, compile_plan, forward_params, node_values_params
 from .events import Event
-from .graph import validate_graph
+from .graph import check_window, validate_graph
 from .losses import get_loss, loss_and_grad
 from .optim import adam_step
 from .params import get_params
-from .spm import check_window, spm_step
+from .spm import spm_step
 
 
 @runtime_checkable

@@ -89,6 +89,31 @@ def require_generator(rng) -> None:
         raise ValueError("rng must be a numpy.random.Generator (explicit seeding)")
 
 
+def check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
+    """The SPM judges windows of ``cfg.T`` updates; the graph's deques must hold that many.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    cfg : SPMConfig
+
+    Raises
+    ------
+    ValueError
+        When ``G.graph["T"]`` differs from ``cfg.T`` (the engines check it at construction,
+        every SPM rule again).
+
+    Examples
+    --------
+    >>> check_window(empty_graph(1, 1, T=4), SPMConfig(T=5))
+    Traceback (most recent call last):
+    ...
+    ValueError: graph window T=4 differs from SPMConfig.T=5
+    """
+    if G.graph["T"] != cfg.T:
+        raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={cfg.T}")
+
+
 def new_node_id(G: nx.DiGraph) -> int:
     """Return a node id never used before in ``G`` and advance the counter.
 
@@ -519,6 +544,7 @@ __all__ = [
     "KINDS",
     "ACTIVATIONS",
     "require_generator",
+    "check_window",
     "new_node_id",
     "add_hidden_node",
     "add_edge",

@@ -55,7 +55,7 @@ import numpy as np
 
 from .config import GraphConfig, SPMConfig
 from .events import EdgeAdded, EdgePruned, Event, NodeRemoved, RelayInserted
-from .graph import add_edge, add_hidden_node, hidden_nodes, require_generator
+from .graph import add_edge, add_hidden_node, check_window, hidden_nodes, require_generator
 
 #: Coefficient of ``sigma_k`` in the first instability condition ``|mu_k| < 0.5 sigma_k``.
 #: **Paper value.**
@@ -306,15 +306,7 @@ def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[int, int]]:
     Returns
     -------
     list of (int, int)
-        In sorted ``(i, j)`` order.
-
-    Examples
-    --------
-    >>> from smgrnn_ref.graph import empty_graph, add_edge
-    >>> G = empty_graph(2, 1, T=2); add_edge(G, 0, 2, 0.5); add_edge(G, 1, 2, 0.5)
-    >>> G.edges[1, 2]["updates"].extend([0.5, -0.5])  # mu 0, sigma 0.5: unstable
-    >>> unstable_edges(G, SPMConfig(T=2))
-    [(1, 2)]
+        In sorted ``(i, j)`` order (example: :func:`edge_driven_growth`).
     """
     return [k for k in sorted(G.edges) if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
 
@@ -333,13 +325,8 @@ def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPM
 
     Parameters
     ----------
-    G : networkx.DiGraph
-        Edited in place.
-    t : int
-        The training step, recorded in the events.
-    rng : numpy.random.Generator
-        Draws the relays' weights (:func:`insert_relay`).
-    cfg : SPMConfig
+    G, t, rng, cfg
+        As for :func:`spm_step` (``rng`` draws the relays' weights, :func:`insert_relay`).
     unstable : callable, optional
         ``unstable(G, cfg) -> edges``: the decision (default :func:`unstable_edges`). Another
         engine passes its own, which must return the same set (in any order).
@@ -351,7 +338,7 @@ def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPM
     Raises
     ------
     ValueError
-        When the graph's window length differs from ``cfg.T``.
+        As :func:`~smgrnn_ref.graph.check_window`.
 
     Examples
     --------
@@ -544,13 +531,9 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
 
     Parameters
     ----------
-    G : networkx.DiGraph
-        Edited in place.
-    t : int
-        The training step, recorded in the events.
-    rng : numpy.random.Generator
-    cfg : SPMConfig
-        ``p_rand``, ``rho_rand``, ``init_weight_scale`` (``c``), ``allow_cycles``.
+    G, t, rng, cfg
+        As for :func:`spm_step` (``cfg``: ``p_rand``, ``rho_rand``, ``init_weight_scale``
+        ``c``, ``allow_cycles``).
     is_valid : callable, optional
         The validity test of new pairs (see :func:`sample_new_edge`); every pair added has
         been approved by it just before.
@@ -562,8 +545,7 @@ def random_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfi
     Raises
     ------
     ValueError
-        For a window length other than ``cfg.T``, or a ``rng`` that is not a
-        ``numpy.random.Generator``.
+        As :func:`~smgrnn_ref.graph.check_window` and :func:`~smgrnn_ref.graph.require_generator`.
 
     Examples
     --------
@@ -695,15 +677,7 @@ def pruning_candidates(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, i
     Returns
     -------
     list of ((int, int), float)
-        ``(edge, w_k)`` in sorted edge order.
-
-    Examples
-    --------
-    >>> from smgrnn_ref.graph import empty_graph, add_edge
-    >>> G = empty_graph(1, 1, T=2); add_edge(G, 0, 1, 0.01)
-    >>> G.edges[0, 1]["updates"].extend([0.0, 0.0])
-    >>> pruning_candidates(G, SPMConfig(T=2))
-    [((0, 1), 0.01)]
+        ``(edge, w_k)`` in sorted edge order (example: :func:`prune`).
     """
     return [(k, G.edges[k]["weight"]) for k in sorted(G.edges)
             if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
@@ -723,12 +697,8 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
 
     Parameters
     ----------
-    G : networkx.DiGraph
-        Edited in place.
-    t : int
-        The training step, recorded in the events.
-    rng : numpy.random.Generator
-    cfg : SPMConfig
+    G, t, rng, cfg
+        As for :func:`spm_step`.
     candidates : callable, optional
         ``candidates(G, cfg) -> [(edge, weight), ...]``: ``W_t`` with each candidate's current
         weight (default :func:`pruning_candidates`). Another engine passes its own, which must
@@ -742,8 +712,7 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
     Raises
     ------
     ValueError
-        For a window length other than ``cfg.T``, or a ``rng`` that is not a
-        ``numpy.random.Generator``.
+        As :func:`~smgrnn_ref.graph.check_window` and :func:`~smgrnn_ref.graph.require_generator`.
 
     Examples
     --------
@@ -859,7 +828,7 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
     G : networkx.DiGraph
         Edited in place.
     t : int
-        The training step (``>= 0``).
+        The training step (``>= 0``), recorded in the events.
     cfg : SPMConfig
     rng : numpy.random.Generator
         Every random decision of the step, in the documented order.
@@ -915,52 +884,11 @@ def _targets(G: nx.DiGraph) -> list[int]:
     return sorted(n for n, k in G.nodes(data="kind") if k != "input")
 
 
-def check_window(G: nx.DiGraph, cfg: SPMConfig) -> None:
-    """The rules judge windows of ``cfg.T`` updates; the graph's deques must hold that many.
-
-    Parameters
-    ----------
-    G : networkx.DiGraph
-    cfg : SPMConfig
-
-    Raises
-    ------
-    ValueError
-        When ``G.graph["T"]`` differs from ``cfg.T`` (the engines check it at construction,
-        every rule again).
-
-    Examples
-    --------
-    >>> from smgrnn_ref.graph import empty_graph
-    >>> check_window(empty_graph(1, 1, T=4), SPMConfig(T=5))
-    Traceback (most recent call last):
-    ...
-    ValueError: graph window T=4 differs from SPMConfig.T=5
-    """
-    if G.graph["T"] != cfg.T:
-        raise ValueError(f"graph window T={G.graph['T']} differs from SPMConfig.T={cfg.T}")
-
-
 __all__ = [
-    "SPMConfig",
-    "MAX_REJECTION_TRIES",
-    "rolling_stats",
-    "instability_margins",
-    "is_unstable",
-    "insert_relay",
-    "unstable_edges",
-    "edge_driven_growth",
-    "n_random_edges",
-    "is_valid_new_edge",
-    "new_edge_pool",
-    "sample_new_edge",
-    "random_growth",
-    "is_prune_candidate",
-    "n_pruned",
-    "pruning_candidates",
-    "prune",
-    "remove_orphans",
-    "is_pruning_step",
-    "spm_step",
-    "check_window",
+    "SPMConfig", "MAX_REJECTION_TRIES", "INSTABILITY_SIGMA_FACTOR", "RELAY_BIAS", "RELAY_ACTIVATION",
+    "rolling_stats", "instability_margins",
+    "is_unstable", "unstable_edges", "insert_relay", "edge_driven_growth",
+    "n_random_edges", "is_valid_new_edge", "new_edge_pool", "sample_new_edge", "random_growth",
+    "is_prune_candidate", "n_pruned", "pruning_candidates", "prune", "remove_orphans",
+    "is_pruning_step", "spm_step",
 ]

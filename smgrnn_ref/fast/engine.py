@@ -24,7 +24,7 @@ from .. import spm as reference_spm
 from ..config import AdamConfig, SPMConfig
 from ..evaluate import check_batch
 from ..events import EdgeAdded, EdgePruned, NodeRemoved, RelayInserted
-from ..graph import validate_graph
+from ..graph import check_window, validate_graph
 from ..losses import get_loss
 from . import edits
 from .compiler import compile_layout
@@ -92,7 +92,7 @@ class FastEngine:
         get_loss(loss)  # fail early on an unknown loss name
         self.passes = make_kernel(kernel, spm.sweeps)
         self.kernel = self.passes.name
-        reference_spm.check_window(G, spm)
+        check_window(G, spm)
         self._G, self.adam, self.spm, self.loss = G, adam, spm, loss
         self.edit_counts = Counter()
         self.state = NumericState(spm.T, adam)
