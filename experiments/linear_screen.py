@@ -19,6 +19,10 @@ is fitted to the expert by DAgger (our choice of screen, not the paper's):
   test seeds (episode i reset with seed i, as the experts' model cards), together with the
   expert (greedy) and a uniform random policy.
 
+Control: ``--random-features N`` fits the same way on ``N`` fixed random tanh features of
+the observation instead of the observation itself, to show that the DAgger loop and the fit
+can imitate the expert when the student is not linear.
+
 The figure of merit is the gap ratio ``(expert - linear) / (expert - random)``: 0 when the
 linear student matches the expert, 1 when it is no better than random. Example::
 
@@ -50,12 +54,13 @@ class LinearPolicy:
     With ``expert`` given, the expert's own output transform replaces the clip.
     """
 
-    def __init__(self, mean, std, W, b, space, expert=None):
+    def __init__(self, mean, std, W, b, space, expert=None, phi=None):
         self.mean, self.std, self.W, self.b, self.space = mean, std, W, b, space
-        self.expert = expert
+        self.expert, self.phi = expert, phi or _identity
 
     def act(self, obs):
-        y = ((np.asarray(obs, dtype=np.float64) - self.mean) / self.std) @ self.W + self.b
+        z = (np.asarray(obs, dtype=np.float64) - self.mean) / self.std
+        y = self.phi(z[None, :])[0] @ self.W + self.b
         if self.space.is_discrete:
             return int(np.argmax(y))
         if self.expert is not None:
@@ -73,22 +78,38 @@ def transform(expert: Expert, y):
     return low + 0.5 * (np.tanh(y) + 1.0) * (high - low)
 
 
-def _features(X, mean, std):
-    Z = (X - mean) / std
+def _identity(Z):
+    return Z
+
+
+def random_features(n_inputs, n_features, seed=0):
+    """``phi(Z) = tanh(Z R + c)``, fixed random ``R ~ N(0, 1/n_inputs)``, ``c ~ N(0, 1)``.
+
+    The control of the screen: a student that is linear in ``n_features`` fixed nonlinear
+    features of the observation, fitted exactly like the linear one.
+    """
+    rng = np.random.default_rng(seed)
+    R = rng.normal(scale=1.0 / np.sqrt(n_inputs), size=(n_inputs, n_features))
+    c = rng.normal(size=n_features)
+    return lambda Z: np.tanh(Z @ R + c)
+
+
+def _features(X, mean, std, phi=None):
+    Z = (phi or _identity)((X - mean) / std)
     return np.hstack([Z, np.ones((len(Z), 1))])
 
 
-def fit_least_squares(X, Y, ridge):
-    """Ridge least squares ``[Z, 1] -> Y``; returns ``(W, b)``."""
-    F = _features(X, X.mean(0), X.std(0) + 1e-8)
+def fit_least_squares(X, Y, ridge, phi=None):
+    """Ridge least squares ``[phi(Z), 1] -> Y``; returns ``(W, b)``."""
+    F = _features(X, X.mean(0), X.std(0) + 1e-8, phi)
     A = F.T @ F + ridge * len(F) * np.eye(F.shape[1])
     theta = np.linalg.solve(A, F.T @ Y)
     return theta[:-1], theta[-1]
 
 
-def fit_softmax(X, P, ridge, iters=30):
+def fit_softmax(X, P, ridge, iters=30, phi=None):
     """Linear softmax fitted to target probabilities ``P`` by Newton's method; ``(W, b)``."""
-    F = _features(X, X.mean(0), X.std(0) + 1e-8)
+    F = _features(X, X.mean(0), X.std(0) + 1e-8, phi)
     n, d = F.shape
     k = P.shape[1]
     theta = np.zeros((d, k))
@@ -131,12 +152,13 @@ def random_returns(env, seed, n):
 
 
 def screen(env_id, expert: Expert, iterations, episodes, val_episodes, test_episodes, ridge,
-           target="action"):
+           target="action", n_features=0):
     """DAgger with a linear student; the record of one env (see the module docstring)."""
     t0 = time.perf_counter()
     env = gym.make(env_id)
     space = expert.action_space
     raw = target == "raw" and not space.is_discrete
+    phi = random_features(expert.n_inputs, n_features) if n_features else None
     labels = expert.probs if space.is_discrete else (expert.forward if raw else expert.action)
     X, seed, history = [], TRAIN_SEED, []
     best, best_val = None, -np.inf
@@ -147,8 +169,8 @@ def screen(env_id, expert: Expert, iterations, episodes, val_episodes, test_epis
             seed += 1
         Xa = np.asarray(X)
         fit = fit_softmax if space.is_discrete else fit_least_squares
-        W, b = fit(Xa, labels(Xa), ridge)
-        student = LinearPolicy(Xa.mean(0), Xa.std(0) + 1e-8, W, b, space, expert if raw else None)
+        W, b = fit(Xa, labels(Xa), ridge, phi=phi)
+        student = LinearPolicy(Xa.mean(0), Xa.std(0) + 1e-8, W, b, space, expert if raw else None, phi)
         val = float(returns(env, student.act, VAL_SEED, val_episodes).mean())
         history.append({"iteration": it, "samples": len(Xa), "val_return": round(val, 2)})
         print(f"  {env_id} iteration {it}: {len(Xa)} samples, validation return {val:.1f}", flush=True)
@@ -172,7 +194,8 @@ def screen(env_id, expert: Expert, iterations, episodes, val_episodes, test_epis
         "dagger": history,
         "settings": {"iterations": iterations, "episodes_per_iteration": episodes,
                      "val_episodes": val_episodes, "test_seeds": f"{TEST_SEED}..{TEST_SEED + test_episodes - 1}",
-                     "ridge": ridge, "expert_source": expert.metadata.get("algorithm", "?")},
+                     "ridge": ridge, "random_features": n_features,
+                     "expert_source": expert.metadata.get("algorithm", "?")},
         "wall_time_s": round(time.perf_counter() - t0, 1),
     }
 
@@ -187,6 +210,9 @@ def main(argv=None) -> None:
     p.add_argument("--val-episodes", type=int, default=10)
     p.add_argument("--test-episodes", type=int, default=20)
     p.add_argument("--ridge", type=float, default=1e-6)
+    p.add_argument("--random-features", type=int, default=0, metavar="N",
+                   help="control: fit on N fixed random tanh features instead of the observation "
+                        "(a nonlinear student fitted the same way); the key gets a '/rfN' suffix")
     p.add_argument("--target", choices=["action", "raw"], default="action",
                    help="continuous tasks: regress the action (clipped student) or the raw output "
                         "(student squashed by the expert's transform); the key gets a '/raw' suffix")
@@ -198,9 +224,10 @@ def main(argv=None) -> None:
     for env_id, stem in zip(args.env, stems):
         expert = load_expert(env_id) if stem is None else load_expert_file(stem)
         rec = screen(env_id, expert, args.iterations, args.episodes, args.val_episodes,
-                     args.test_episodes, args.ridge, args.target)
+                     args.test_episodes, args.ridge, args.target, args.random_features)
         raw = args.target == "raw" and not expert.is_discrete
-        results[env_id + ("/raw" if raw else "")] = rec
+        rf = f"/rf{args.random_features}" if args.random_features else ""
+        results[env_id + ("/raw" if raw else "") + rf] = rec
         out.write_text(json.dumps(results, indent=2) + "\n")
     print("| env | expert | linear (DAgger) | random | gap ratio |")
     print("| --- | --- | --- | --- | --- |")

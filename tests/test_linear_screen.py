@@ -47,3 +47,16 @@ def test_tiny_screen_record(screen):
     assert rec["gap_ratio"] == pytest.approx((e - lin) / (e - rnd), abs=1e-3)
     assert [h["samples"] for h in rec["dagger"]] == [200]  # one 200-step Pendulum episode
     assert e > rnd
+
+
+def test_random_features_fit(screen):
+    """With phi, the fit is least squares on tanh(Z R + c): a target in that span is recovered."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 3))
+    phi = screen.random_features(3, 20, seed=5)
+    Z = (X - X.mean(0)) / (X.std(0) + 1e-8)
+    feats = phi(Z)
+    assert feats.shape == (400, 20) and np.all(np.abs(feats) < 1)
+    Y = feats @ rng.normal(size=(20, 1)) + 0.3
+    W, b = screen.fit_least_squares(X, Y, ridge=0.0, phi=phi)
+    np.testing.assert_allclose(feats @ W + b, Y, atol=1e-6)
