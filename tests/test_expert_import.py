@@ -283,3 +283,20 @@ def test_import_refuses_other_env_with_real_zip(sb3, tmp_path):
     buf = io.BytesIO((tmp_path / "s.zip").read_bytes())
     meta = import_sb3(buf, "Pendulum-v1", tmp_path / "out")
     assert meta["output_transform"]["name"] == "tanh_rescale"
+
+
+@pytest.mark.parametrize("env_id,algo,steps", [("Pendulum-v1", "TD3", 200), ("CartPole-v1", "PPO", 256),
+                                               ("Acrobot-v1", "PPO", 4096)])
+def test_train_expert_end_to_end(sb3, tmp_path, env_id, algo, steps):
+    """A tiny training run goes through the zip, import_sb3 and the SB3 check (Acrobot: VecNormalize)."""
+    from smgrnn_ref.expert_training import train_expert
+
+    meta = train_expert(env_id, algo=algo, total_timesteps=steps, out_dir=tmp_path / "out",
+                        sb3_dir=tmp_path / "sb3", n_eval_episodes=1)
+    assert meta["algorithm"] == f"{algo} (stable-baselines3)" and meta["timesteps"] >= steps
+    assert meta["retrain_command"].endswith(f"--timesteps {steps}")
+    check = meta["sb3_check"]
+    assert check.get("fraction_differing", 0.0) == 0.0 and check.get("max_abs_diff", 0.0) < 1e-4
+    expert = load_expert_file(tmp_path / "out" / env_id)
+    assert (expert.obs_norm is not None) == (env_id == "Acrobot-v1")
+    assert (tmp_path / "sb3" / f"{env_id}-{algo}.zip").is_file()
