@@ -87,6 +87,7 @@ SHIPPED_EXPERTS: tuple[str, ...] = (
     "Acrobot-v1",
     "LunarLander-v3",
     "Pendulum-v1",
+    "LunarLanderContinuous-v3",
 )
 """Environment ids for which an expert is shipped with the package (:func:`load_expert`)."""
 
@@ -789,7 +790,7 @@ def load_expert(env_id: str) -> Expert:
     >>> load_expert("Pong-v5")
     Traceback (most recent call last):
     ...
-    ValueError: no shipped expert for 'Pong-v5'; shipped experts: CartPole-v1, Acrobot-v1, LunarLander-v3, Pendulum-v1
+    ValueError: no shipped expert for 'Pong-v5'; shipped experts: CartPole-v1, Acrobot-v1, LunarLander-v3, Pendulum-v1, LunarLanderContinuous-v3
     """
     if env_id not in SHIPPED_EXPERTS:
         raise ValueError(

@@ -62,7 +62,7 @@ def test_modules_do_not_import_torch():
 
 def test_supported_envs():
     assert SUPPORTED_ENVS == ("CartPole-v1", "Acrobot-v1", "LunarLander-v3")
-    assert SHIPPED_EXPERTS == SUPPORTED_ENVS + ("Pendulum-v1",)
+    assert SHIPPED_EXPERTS == SUPPORTED_ENVS + ("Pendulum-v1", "LunarLanderContinuous-v3")
 
 
 # --------------------------------------------------------------------------- (a)
@@ -298,7 +298,7 @@ def test_unknown_env_id():
         load_expert("MountainCar-v0")
     msg = str(info.value)
     assert "MountainCar-v0" in msg
-    for env_id in ("CartPole-v1", "Acrobot-v1", "LunarLander-v3", "Pendulum-v1"):
+    for env_id in ("CartPole-v1", "Acrobot-v1", "LunarLander-v3", "Pendulum-v1", "LunarLanderContinuous-v3"):
         assert env_id in msg
 
 
