@@ -91,9 +91,7 @@ SHIPPED_EXPERTS: tuple[str, ...] = (
 )
 """Environment ids for which an expert is shipped with the package (:func:`load_expert`)."""
 
-SUPPORTED_ENVS: tuple[str, ...] = tuple(
-    e for e in SHIPPED_EXPERTS if e in ("CartPole-v1", "Acrobot-v1", "LunarLander-v3")
-)
+SUPPORTED_ENVS: tuple[str, ...] = ("CartPole-v1", "Acrobot-v1", "LunarLander-v3")
 """The shipped experts with a discrete action space: the env ids distillation accepts
 until it learns continuous actions (then it can use :data:`SHIPPED_EXPERTS`)."""
 
