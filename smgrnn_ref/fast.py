@@ -489,8 +489,8 @@ class FastEngine:
         Optimizer hyper-parameters.
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
-    loss : {"kl", "mse"}
-        Distillation loss against the expert's logits.
+    loss : {"kl", "mse", "ce"}
+        Distillation loss against the expert's logits, or ``"ce"`` against class probabilities.
     kernel : {"auto", "numba", "numpy"}
         How the forward and backward passes run: ``"numba"`` a compiled loop over the nodes
         (cost independent of the graph's depth; needs numba), ``"numpy"`` one matrix product
@@ -1106,7 +1106,7 @@ class FastEngine:
         """
         n, B = O.shape
         Tt = target.T
-        if self.loss == "kl":
+        if self.loss in ("kl", "ce"):
             def softmax_parts(z):
                 # max-shifted, as autograd's logsumexp: log p = (z - max) - log sum exp
                 mx = z[0].copy()
@@ -1120,9 +1120,14 @@ class FastEngine:
                 return z - np.log(s), ez / s
 
             log_ps, ps = softmax_parts(O)
-            log_pe, pe = softmax_parts(Tt)
-            diff = log_pe - log_ps
-            loss = np.dot(pe.ravel(), diff.ravel()) / B
+            if self.loss == "kl":
+                log_pe, pe = softmax_parts(Tt)
+                diff = log_pe - log_ps
+                loss = np.dot(pe.ravel(), diff.ravel()) / B
+            else:
+                # "ce": the target rows are class probabilities y; -sum_a y_a log p_S(a)
+                pe = Tt
+                loss = -np.dot(pe.ravel(), log_ps.ravel()) / B
             # d/dz_S of -sum_a p_E log p_S = p_S sum_a p_E - p_E, averaged over the batch
             spe = pe[0].copy()
             for j in range(1, n):
