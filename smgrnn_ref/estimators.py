@@ -367,6 +367,7 @@ class _SMGrNNBase(BaseEstimator):
         if self.record_every is None:
             return
         if self.history_ and self.history_[-1]["step"] == t:
+            self.history_[-1]["epoch"] = int(self.n_iter_)  # recorded mid-epoch, now complete
             return
         self.history_.append({"step": int(t), "epoch": int(self.n_iter_),
                               "graph": _frozen_copy(self._engine.graph)})
@@ -600,7 +601,9 @@ _ATTRIBUTES_DOC = """
     t_ : int
         Training rows seen (MLPClassifier's ``t_``).
     history_ : list of dict
-        With ``record_every``: ``{"step", "epoch", "graph"}`` records (frozen graphs), else empty.
+        With ``record_every``: ``{"step", "epoch", "graph"}`` records (the graph after step
+        ``step``, frozen: weights, no windows; ``epoch`` counts the epochs completed by then),
+        else empty.
     capped_ : bool
         Whether ``max_params`` stopped training.
     n_features_in_ : int
