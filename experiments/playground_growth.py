@@ -14,8 +14,13 @@ for every seed: the seeds vary the network only. Writes ``playground_growth.csv`
 markdown table (docs/estimators.md)::
 
     nice -n 10 python experiments/playground_growth.py --out runs/playground_growth
-    nice -n 10 python experiments/playground_growth.py --out runs/pg_iws --setting init_weight_scale=0.1 \\
-        --setting max_params=20000 --variants full
+    nice -n 10 python experiments/playground_growth.py --out runs/pg_iws --variants full \\
+        --setting init_weight_scale=0.1 --setting max_iter=400 --setting max_params=20000
+
+``--pictures`` with ``--setting record_every=N`` also writes each fit's boundary-and-graph frames
+and GIF (:mod:`smgrnn_ref.viz_boundary`) next to the CSV; docs/img/estimators_spiral.png is the
+last frame of ``--datasets spiral --seeds 0`` with the second command's settings and
+``record_every=400``.
 """
 
 from __future__ import annotations
@@ -52,8 +57,9 @@ def split(name: str):
     return train_test_split(X, y, test_size=TEST_SIZE, stratify=y, random_state=SPLIT_SEED)
 
 
-def fit_one(name: str, variant: str, seed: int, setting: dict, data) -> dict:
-    """One fit on the fixed split; its row of the results table."""
+def fit_one(name: str, variant: str, seed: int, setting: dict, data, pictures: Path | None = None) -> dict:
+    """One fit on the fixed split; its row of the results table. With ``pictures`` (and a
+    ``record_every`` in ``setting``) also the boundary-and-graph frames and GIF of the test points."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -67,6 +73,11 @@ def fit_one(name: str, variant: str, seed: int, setting: dict, data) -> dict:
         model.fit(X_tr, y_tr)
     seconds = time.perf_counter() - t0
     est = model[-1]
+    if pictures is not None and est.history_:
+        from smgrnn_ref.viz_boundary import animate_boundary
+
+        stem = f"{name}_{variant}_s{seed}"
+        animate_boundary(model, X_te, y_te, pictures / f"{stem}.gif", frames_dir=pictures / f"{stem}_frames", dpi=60)
     kinds = Counter(e.kind for e in est.events_)
     return {
         "dataset": name, "variant": variant, "setting": " ".join(f"{k}={v}" for k, v in setting.items()) or "defaults",
@@ -113,6 +124,8 @@ def main(argv=None) -> None:
     p.add_argument("--variants", nargs="+", default=["full", "static"])
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
     p.add_argument("--setting", action="append", help="NAME=VALUE estimator parameter (repeatable)")
+    p.add_argument("--pictures", action="store_true",
+                   help="write boundary-and-graph frames and a GIF per fit (give --setting record_every=N)")
     args = p.parse_args(argv)
     setting = parse_setting(args.setting)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -125,7 +138,7 @@ def main(argv=None) -> None:
             data = split(name)
             for variant in args.variants:
                 for seed in args.seeds:
-                    row = fit_one(name, variant, seed, setting, data)
+                    row = fit_one(name, variant, seed, setting, data, args.out if args.pictures else None)
                     writer.writerow(row)
                     fh.flush()
                     rows.append(row)

@@ -153,30 +153,36 @@ def _frozen_copy(G):
     return H
 
 
+def _is_kind(value, kind) -> bool:
+    """Whether ``value`` is a bool / an integer / a finite number (a bool is only a bool)."""
+    is_bool = isinstance(value, (bool, np.bool_))
+    if kind is bool:
+        return is_bool
+    if is_bool:
+        return False
+    if kind is int:
+        return isinstance(value, (int, np.integer))
+    return isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+
+
 def _check(owner, name, value, *, kind, lo=None, hi=None, none=False, open_lo=False, open_hi=False):
-    """``ValueError`` naming ``owner.name`` unless ``value`` is of ``kind`` within the bounds."""
+    """``ValueError`` naming ``owner.name`` unless ``value`` is of ``kind`` within the bounds
+    (``[lo, hi]``, or open at an end with ``open_lo`` / ``open_hi``; ``None`` allowed with ``none``)."""
     if none and value is None:
         return
-    ok = not isinstance(value, (bool, np.bool_)) or kind is bool
-    if kind is bool:
-        ok = isinstance(value, (bool, np.bool_))
-    elif kind is int:
-        ok = ok and isinstance(value, (int, np.integer))
-    else:
-        ok = ok and isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
+    ok = _is_kind(value, kind)
     if ok and lo is not None:
         ok = value > lo if open_lo else value >= lo
     if ok and hi is not None:
         ok = value < hi if open_hi else value <= hi
-    if not ok:
-        what = {bool: "a bool", int: "an integer", float: "a finite number"}[kind]
-        bounds = ""
-        if lo is not None or hi is not None:
-            left = "(" if open_lo else "["
-            right = ")" if open_hi else "]"
-            bounds = f" in {left}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}{right}"
-        extra = " or None" if none else ""
-        raise ValueError(f"{owner}.{name} must be {what}{bounds}{extra}, got {value!r}")
+    if ok:
+        return
+    what = {bool: "a bool", int: "an integer", float: "a finite number"}[kind]
+    bounds = ""
+    if lo is not None or hi is not None:
+        left, right = "(" if open_lo else "[", ")" if open_hi else "]"
+        bounds = f" in {left}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{right}"
+    raise ValueError(f"{owner}.{name} must be {what}{bounds}{' or None' if none else ''}, got {value!r}")
 
 
 class _SMGrNNBase(BaseEstimator):
