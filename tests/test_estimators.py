@@ -30,7 +30,8 @@ from smgrnn_ref.graph import initial_graph  # noqa: E402
 CHECK_PARAMS = {"max_iter": 10, "lr": 0.03}
 
 
-@parametrize_with_checks([SMGrNNClassifier(**CHECK_PARAMS), SMGrNNRegressor(**CHECK_PARAMS)],
+@parametrize_with_checks([cls(engine=engine, **CHECK_PARAMS) for engine in ("fast", "reference")
+                          for cls in (SMGrNNClassifier, SMGrNNRegressor)],
                          expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
