@@ -318,3 +318,22 @@ def test_top_level_import_is_lazy():
 
     with pytest.raises(AttributeError, match="no attribute 'SMGrNNForest'"):
         smgrnn_ref.SMGrNNForest
+
+
+def test_array_api_check_passes_where_scikit_learn_enables_it():
+    # parametrize_with_checks skips check_array_api_input unless SCIPY_ARRAY_API=1 was set before
+    # scipy was imported, so it runs here in a fresh interpreter (numpy inputs with array-API
+    # dispatch on: the results must not change)
+    code = (
+        "from sklearn.utils.estimator_checks import check_estimator\n"
+        "from smgrnn_ref.estimators import SMGrNNClassifier, SMGrNNRegressor\n"
+        f"for est in (SMGrNNClassifier(**{CHECK_PARAMS!r}), SMGrNNRegressor(**{CHECK_PARAMS!r})):\n"
+        "    res = [r for r in check_estimator(est, on_fail=None) if r['check_name'] == 'check_array_api_input']\n"
+        "    assert res and all(r['status'] == 'passed' for r in res), res\n"
+        "print('ok')\n"
+    )
+    import os
+
+    env = dict(os.environ, SCIPY_ARRAY_API="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
