@@ -108,8 +108,8 @@ class ReferenceEngine:
         Optimizer hyper-parameters.
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
-    loss : {"kl", "mse"}
-        Distillation loss against the expert's logits.
+    loss : {"kl", "mse", "ce"}
+        Distillation loss against the expert's logits, or ``"ce"`` against class probabilities.
     """
 
     name = "reference"

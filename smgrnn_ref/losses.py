@@ -1,12 +1,18 @@
-"""Distillation losses ``L_t(theta)`` between the student and the expert.
+"""Training losses ``L_t(theta)``: distillation losses and the cross-entropy to class labels.
 
 The paper trains the student's weights with a supervised distillation loss between student and
-expert outputs (Jia & Zhou, arXiv 2512.12713; MSE or cross-entropy). Both losses here take the
-**expert's logits** as the target, so one labelled dataset serves either:
+expert outputs (Jia & Zhou, arXiv 2512.12713; MSE or cross-entropy). The two distillation losses
+take the **expert's logits** as the target, so one labelled dataset serves either:
 
 * ``"kl"``: ``KL(p_E || p_S)`` averaged over the batch, with ``p = softmax(logits)``;
   its gradient equals that of the cross-entropy ``-sum_a p_E(a) log p_S(a)``;
-* ``"mse"``: mean squared error between student and expert logits.
+* ``"mse"``: mean squared error between student and expert logits (also the regression loss
+  of :class:`smgrnn_ref.estimators.SMGrNNRegressor`).
+
+The third takes **class probabilities** as the target (one-hot rows for hard labels), for
+training on a labelled dataset (:class:`smgrnn_ref.estimators.SMGrNNClassifier`):
+
+* ``"ce"``: the cross-entropy ``-sum_a y_a log softmax(z_S)_a`` averaged over the batch.
 
 Each is a pure function of the parameter vector through :func:`loss_params`, so
 ``autograd.grad`` gives the gradient.
@@ -18,6 +24,8 @@ Examples
 0.0
 >>> round(float(mse(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]))), 6)
 0.5
+>>> round(float(ce(np.zeros((1, 2)), np.array([[1.0, 0.0]]))), 6) == round(float(np.log(2.0)), 6)
+True
 """
 
 from __future__ import annotations
@@ -115,8 +123,22 @@ def mse(student_logits, expert_logits):
     return anp.mean((student_logits - expert_logits) ** 2)
 
 
-#: Loss functions by name (the ``loss`` field of the training config).
-LOSSES = {"kl": kl, "mse": mse}
+def ce(student_logits, target_probs):
+    """``-mean_batch sum_a y_a log p_S(a)``, the targets ``y`` rows of class probabilities.
+
+    Unlike :func:`kl`, the target is not a row of logits: for hard labels ``y`` is one-hot, and
+    the loss is the negative log-likelihood of the labels. Its gradient with respect to the
+    student's logits is ``(p_S sum_a y_a - y) / batch``.
+    """
+    # log p_S
+    log_ps = log_softmax(student_logits)
+    # -sum over classes of y_a log p_S(a), mean over the batch
+    return -anp.mean(anp.sum(target_probs * log_ps, axis=1))
+
+
+#: Loss functions by name (the engines' ``loss``). ``"kl"`` and ``"mse"`` distil an expert's
+#: logits; ``"ce"`` expects class probabilities as its target (the estimators' classifier).
+LOSSES = {"kl": kl, "mse": mse, "ce": ce}
 
 
 def get_loss(name: str):
@@ -141,7 +163,7 @@ def get_loss(name: str):
     >>> get_loss("hinge")
     Traceback (most recent call last):
     ...
-    ValueError: unknown loss 'hinge'; known: ['kl', 'mse']
+    ValueError: unknown loss 'hinge'; known: ['ce', 'kl', 'mse']
     """
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; known: {sorted(LOSSES)}")
@@ -175,4 +197,4 @@ def loss_params(theta, plan: Plan, X, expert_logits, loss: str = "kl"):
 #: ``(L(theta), dL/dtheta)`` by reverse-mode autodiff, with the signature of :func:`loss_params`.
 loss_and_grad = value_and_grad(loss_params)
 
-__all__ = ["logsumexp", "log_softmax", "kl", "mse", "LOSSES", "get_loss", "loss_params", "loss_and_grad"]
+__all__ = ["logsumexp", "log_softmax", "kl", "mse", "ce", "LOSSES", "get_loss", "loss_params", "loss_and_grad"]

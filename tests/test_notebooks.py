@@ -40,12 +40,16 @@ SMALL_PARAMETERS: dict[str, dict] = {
                                   "OUT_DIR": TMP},
     "04_ablations.ipynb": {"STEPS": 60, "EVAL_EVERY": 30, "EVAL_EPISODES": 1, "SEEDS": [0],
                            "OUT_DIR": TMP},
+    "05_estimators_playground.ipynb": {"N_SAMPLES": 120, "MAX_ITER": 3, "RECORD_EVERY": 6,
+                                       "GROWTH": {"init_weight_scale": 0.1, "max_iter": 4, "max_params": 2000},
+                                       "OUT_DIR": TMP},
 }
 
 #: Files each notebook must write under its ``OUT_DIR`` (glob patterns, at least one match each).
 EXPECTED_FILES: dict[str, list[str]] = {
     "03_distill_cartpole.ipynb": ["**/*.gif", "**/frame_*.png", "**/metrics.csv"],
     "04_ablations.ipynb": ["**/metrics.csv", "variants.png", "size_vs_return.png"],
+    "05_estimators_playground.ipynb": ["*_boundary.gif", "*_frames/frame_*.png"],
 }
 
 #: Per-cell timeout, seconds: generous for a loaded shared machine; the notebooks themselves

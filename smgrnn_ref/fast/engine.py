@@ -48,7 +48,7 @@ class FastEngine:
         Optimizer hyper-parameters.
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
-    loss : {"kl", "mse"}
+    loss : {"kl", "ce", "mse"}
         Distillation loss against the expert's logits.
     kernel : {"auto", "numba", "numpy"}
         How the forward and backward passes run: ``"numba"`` a compiled loop over the nodes

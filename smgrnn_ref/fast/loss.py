@@ -1,7 +1,8 @@
 """The distillation loss and its gradient w.r.t. the logits, on the kernels' layout.
 
 Invariant kept: **the same loss as** :mod:`smgrnn_ref.losses` (``"kl"``: ``KL(p_E || p_S)``
-averaged over the batch; ``"mse"``: mean squared error of the logits), up to rounding, and
+averaged over the batch; ``"ce"``: cross-entropy to target class probabilities; ``"mse"``:
+mean squared error of the logits), up to rounding, and
 ``dL/dlogits`` its exact derivative. The student's logits arrive as the output rows of the
 node values, ``n_out x batch`` (transposed against :mod:`smgrnn_ref.losses`); the loops run
 over the few outputs, because numpy's reductions along a short axis cost far more than a
@@ -33,11 +34,12 @@ def loss_and_logit_grad(loss: str, O: np.ndarray, target: np.ndarray) -> tuple[f
 
     Parameters
     ----------
-    loss : {"kl", "mse"}
+    loss : {"kl", "ce", "mse"}
     O : numpy.ndarray, shape (n_out, batch)
         The student's logits.
     target : numpy.ndarray, shape (batch, n_out)
-        The expert's logits.
+        The expert's logits (``"kl"``, ``"mse"``) or class probabilities (``"ce"``; one-hot rows
+        for hard labels).
 
     Returns
     -------
@@ -51,11 +53,16 @@ def loss_and_logit_grad(loss: str, O: np.ndarray, target: np.ndarray) -> tuple[f
     """
     n, B = O.shape
     Tt = target.T
-    if loss == "kl":
+    if loss in ("kl", "ce"):
         log_ps, ps = _softmax_parts(O)
-        log_pe, pe = _softmax_parts(Tt)
-        diff = log_pe - log_ps
-        value = np.dot(pe.ravel(), diff.ravel()) / B
+        if loss == "kl":
+            log_pe, pe = _softmax_parts(Tt)
+            diff = log_pe - log_ps
+            value = np.dot(pe.ravel(), diff.ravel()) / B
+        else:
+            # the target rows are class probabilities y: -sum_a y_a log p_S(a)
+            pe = Tt
+            value = -np.dot(pe.ravel(), log_ps.ravel()) / B
         # d/dz_S of -sum_a p_E log p_S = p_S sum_a p_E - p_E, averaged over the batch
         spe = pe[0].copy()
         for j in range(1, n):
