@@ -146,12 +146,13 @@ def get_loss(name: str):
 
     Parameters
     ----------
-    name : {"kl", "mse"}
+    name : {"kl", "mse", "ce"}
 
     Returns
     -------
     callable
-        ``loss(student_logits, expert_logits)``.
+        ``loss(student_logits, target)``: the expert's logits for ``"kl"`` and ``"mse"``,
+        class probabilities for ``"ce"``.
 
     Raises
     ------
