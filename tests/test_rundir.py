@@ -225,3 +225,45 @@ def test_sigterm_raises_interrupt_inside_the_block_only():
         with sigterm_raises_interrupt():
             signal.raise_signal(signal.SIGTERM)
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# ------------------------------------------------------------------ names kept importable
+
+
+#: Every public name ``smgrnn_ref/distill.py`` and ``smgrnn_ref/viz.py`` defined before they
+#: became packages (commit 9dce2e8): notebooks, scripts and users import them from there.
+OLD_DISTILL_NAMES = [
+    "DEFAULT_ENGINE", "VARIANTS", "STREAMS", "ENV_SEED_BOUND", "EVENT_KINDS", "METRICS_COLUMNS", "CONFIG_FILE",
+    "METRICS_FILE", "EVENTS_FILE", "TOPOLOGY_FILE", "GRAPH_FILE", "CHECKPOINT_DIR", "PLOT_FILE", "FRAMES_DIR",
+    "GIF_FILE", "CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "TrainConfig", "train_config_to_dict",
+    "train_config_from_dict", "config_for_env", "save_config", "read_config_dict", "load_config", "variant_spm",
+    "build_graph", "mixing_beta", "spawn_streams", "Dataset", "evaluate_student", "run_name", "default_out_dir",
+    "Trainer", "prepare_out_dir", "train", "resume",
+]
+OLD_VIZ_NAMES = [
+    "TOPOLOGY_FILE", "METRICS_FILE", "NODE_COLORS", "POSITIVE_COLOR", "NEGATIVE_COLOR", "ADDED_COLOR", "GHOST_COLOR",
+    "XLIM", "YLIM", "snapshot", "snapshot_to_graph", "write_snapshot", "read_snapshots", "diff_snapshots",
+    "StableLayout", "NODE_SIZE", "ARROW_EDGE_LIMIT", "legend_handles", "draw", "render_frames", "animate",
+    "REQUIRED_METRICS", "read_metrics", "plot_training", "seed_band", "plot_runs",
+]
+
+
+@pytest.mark.parametrize("module, names", [("smgrnn_ref.distill", OLD_DISTILL_NAMES), ("smgrnn_ref.viz", OLD_VIZ_NAMES)])
+def test_old_public_names_stay_importable(module, names):
+    import importlib
+
+    mod = importlib.import_module(module)
+    assert [n for n in names if not hasattr(mod, n)] == []
+    assert set(mod.__all__) <= set(dir(mod))
+
+
+def test_file_names_are_defined_once():
+    import smgrnn_ref.distill as distill
+    import smgrnn_ref.experiment as experiment
+    import smgrnn_ref.rundir as rundir
+    import smgrnn_ref.viz as viz
+
+    for name in ("CONFIG_FILE", "METRICS_FILE", "TOPOLOGY_FILE", "EVENTS_FILE", "GRAPH_FILE", "CHECKPOINT_DIR"):
+        assert getattr(distill, name) is getattr(rundir, name)
+    assert viz.TOPOLOGY_FILE is rundir.TOPOLOGY_FILE and viz.METRICS_FILE is rundir.METRICS_FILE
+    assert experiment.DONE_FILE is rundir.DONE_FILE and distill.METRICS_COLUMNS is rundir.METRICS_COLUMNS
