@@ -207,6 +207,26 @@ def read_events(path) -> list:
     """
     from ..events import event_from_dict
 
+    return read_jsonl(path, event_from_dict, "event")
+
+
+def read_jsonl(path, parse, what: str) -> list:
+    """``parse(record)`` of every record of a JSON-lines file, in order (blank lines skipped).
+
+    Parameters
+    ----------
+    path : path
+    parse : callable
+        Checks one decoded record and returns what to keep; raises ``ValueError`` if malformed.
+    what : str
+        What a record is, for the error message.
+
+    Raises
+    ------
+    ValueError
+        ``"{path}: line {n}: malformed {what}: ..."`` at the first line that is not JSON or that
+        ``parse`` refuses (for example the truncated last line of a run killed mid-write).
+    """
     path = Path(path)
     out = []
     with open(path, encoding="utf-8") as fh:
@@ -214,9 +234,9 @@ def read_events(path) -> list:
             if not line.strip():
                 continue
             try:
-                out.append(event_from_dict(json.loads(line)))
+                out.append(parse(json.loads(line)))
             except ValueError as err:  # json.JSONDecodeError is a ValueError
-                raise ValueError(f"{path}: line {lineno}: malformed event: {err}") from None
+                raise ValueError(f"{path}: line {lineno}: malformed {what}: {err}") from None
     return out
 
 

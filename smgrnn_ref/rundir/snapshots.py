@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 
 from ..graph import KINDS
+from .formats import read_jsonl
 
 
 
@@ -214,19 +215,12 @@ def read_snapshots(path) -> list[dict]:
         Naming the file and the 1-based line number of the first malformed record (for
         example the truncated last line of a run that was killed mid-write).
     """
-    path = Path(path)
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                snap = json.loads(line)
-                check_snapshot(snap)
-            except ValueError as err:  # json.JSONDecodeError is a ValueError
-                raise ValueError(f"{path}: line {lineno}: malformed topology record: {err}") from None
-            out.append(snap)
-    return out
+    return read_jsonl(path, _checked, "topology record")
+
+
+def _checked(snap):
+    check_snapshot(snap)
+    return snap
 
 
 def diff_snapshots(prev: Mapping | None, cur: Mapping) -> dict:
