@@ -244,9 +244,6 @@ def train_expert(
     """
     import torch
     from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.utils import set_random_seed
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 
     torch.set_num_threads(1)
     hp = zoo_hyperparams(env_id)
@@ -257,30 +254,51 @@ def train_expert(
     policy = hp.pop("policy")
     ppo_kwargs = {k: (_schedule(v) if k in ("learning_rate", "clip_range") else v) for k, v in hp.items()}
 
-    set_random_seed(seed)
-    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
-    vec_normalize = None
-    if normalize:
-        venv = VecNormalize(
-            venv,
-            norm_obs=True,
-            norm_reward=True,
-            gamma=hp["gamma"],
-            clip_obs=VECNORM_CLIP_OBS,
-            epsilon=VECNORM_EPSILON,
-        )
-        vec_normalize = venv
+    venv, vec_normalize = _training_envs(env_id, n_envs, seed, hp["gamma"] if normalize else None)
     model = PPO(policy, venv, seed=seed, device="cpu", verbose=verbose, **ppo_kwargs)
     t0 = time.perf_counter()
     model.learn(total_timesteps=timesteps)
     wall = time.perf_counter() - t0
     venv.close()
 
-    out = Path(out_dir) if out_dir is not None else EXPERT_DIR
-    stem = out / env_id
+    stem = (Path(out_dir) if out_dir is not None else EXPERT_DIR) / env_id
+    metadata = _training_metadata(env_id, seed, hp["gamma"] if normalize else None, zoo_timesteps, timesteps,
+                                  int(model.num_timesteps), wall)
+    export_policy(model, vec_normalize, stem, metadata)
+    mean, std = evaluate_expert(load_expert_file(stem), n_episodes=n_eval_episodes, seed=eval_seed)
+    metadata["evaluation"] = {
+        "policy": "greedy (argmax of logits), numpy forward pass of the exported arrays",
+        "n_episodes": n_eval_episodes,
+        "seeds": f"episode i reset with seed {eval_seed} + i",
+        "mean_return": round(mean, 3),
+        "std_return": round(std, 3),
+    }
+    # Re-export so the evaluation lands in the metadata (same arrays, same digest).
+    return export_policy(model, vec_normalize, stem, metadata)
+
+
+def _training_envs(env_id: str, n_envs: int, seed: int, norm_gamma: float | None):
+    """The seeded vectorised training environments, wrapped in ``VecNormalize`` (observations
+    and rewards, discount ``norm_gamma``) unless ``norm_gamma`` is None; and that wrapper."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.utils import set_random_seed
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+    set_random_seed(seed)
+    venv = make_vec_env(env_id, n_envs=n_envs, seed=seed, vec_env_cls=DummyVecEnv)
+    if norm_gamma is None:
+        return venv, None
+    venv = VecNormalize(venv, norm_obs=True, norm_reward=True, gamma=norm_gamma, clip_obs=VECNORM_CLIP_OBS,
+                        epsilon=VECNORM_EPSILON)
+    return venv, venv
+
+
+def _training_metadata(env_id: str, seed: int, norm_gamma: float | None, zoo_timesteps: int, timesteps: int,
+                       trained_timesteps: int, wall: float) -> dict[str, Any]:
+    """The metadata of a trained expert (without its evaluation): what was trained, how, where."""
     hp_record = dict(zoo_hyperparams(env_id))
     hp_record.pop("n_timesteps")
-    metadata: dict[str, Any] = {
+    return {
         "env_id": env_id,
         "algorithm": "PPO (stable-baselines3)",
         "hyperparameters": hp_record,
@@ -293,15 +311,15 @@ def train_expert(
             {
                 "norm_obs": True,
                 "norm_reward": True,
-                "gamma": hp["gamma"],
+                "gamma": norm_gamma,
                 "clip_obs": VECNORM_CLIP_OBS,
                 "epsilon": VECNORM_EPSILON,
             }
-            if normalize
+            if norm_gamma is not None
             else None
         ),
         "zoo_timesteps": zoo_timesteps,
-        "timesteps": int(model.num_timesteps),
+        "timesteps": trained_timesteps,
         "seed": seed,
         "vec_env": "DummyVecEnv",
         "torch_threads": 1,
@@ -312,18 +330,6 @@ def train_expert(
         "retrain_command": f"python -m smgrnn_ref.expert_training --env {env_id} --seed {seed}"
         + (f" --timesteps {timesteps}" if timesteps != zoo_timesteps else ""),
     }
-    export_policy(model, vec_normalize, stem, metadata)
-    expert = load_expert_file(stem)
-    mean, std = evaluate_expert(expert, n_episodes=n_eval_episodes, seed=eval_seed)
-    metadata["evaluation"] = {
-        "policy": "greedy (argmax of logits), numpy forward pass of the exported arrays",
-        "n_episodes": n_eval_episodes,
-        "seeds": f"episode i reset with seed {eval_seed} + i",
-        "mean_return": round(mean, 3),
-        "std_return": round(std, 3),
-    }
-    # Re-export so the evaluation lands in the metadata (same arrays, same digest).
-    return export_policy(model, vec_normalize, stem, metadata)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
