@@ -13,7 +13,9 @@ Only finished runs enter the means. A run stopped by its size cap
 its ``capped`` column and lists it under the table. A run that has not reached its last step
 (still running, or interrupted) is left out and listed too.
 
-Outputs: ``results.csv``, ``results.md`` and figures per env: return curves with seed bands
+Run directories are found and read through :mod:`smgrnn_ref.rundir` (a run directory is one
+holding ``config.json`` and ``metrics.csv``). Outputs: ``results.csv``, ``results.md`` and
+figures per env: return curves with seed bands
 (``returns_<env>.png``), size over training, and parameters of ``growth-only`` vs ``full`` on a
 log scale (``params_<env>.png``).
 
