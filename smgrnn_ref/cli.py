@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def _demo(args) -> int:
@@ -22,10 +21,10 @@ def _demo(args) -> int:
 
 def _interrupted(out) -> int:
     """Say where the run stopped and how to continue it; exit code 130 (128 + SIGINT)."""
-    import json
+    from .rundir import RunDir
 
-    state = Path(out) / "checkpoint" / "state.json"
-    step = json.loads(state.read_text())["step"] if state.is_file() else "?"
+    step = RunDir(out).checkpoint_step()
+    step = "?" if step is None else step
     print(f"smgrnn-ref: interrupted; checkpoint at step {step} in {out}; continue with "
           f"`smgrnn-ref train --resume {out}`", file=sys.stderr)
     return 130
@@ -34,6 +33,7 @@ def _interrupted(out) -> int:
 def _train(args) -> int:
     """``smgrnn-ref train``: a fresh distillation run, or ``--resume`` of an interrupted one."""
     from .distill import config_for_env, default_out_dir, load_config, read_config_dict, resume, train
+    from .rundir import RunDir
 
     flags = {k: v for k, v in (("env_id", args.env), ("variant", args.variant), ("seed", args.seed),
                                ("engine", args.engine), ("max_params", args.max_params)) if v is not None}
@@ -51,7 +51,7 @@ def _train(args) -> int:
                 raise ValueError("--resume needs the run directory: --resume DIR, --out DIR, "
                                  "or --env, --variant and --seed of a default run directory")
             out = default_out_dir(flags["env_id"], flags["variant"], flags["seed"])
-        stored_path = Path(out) / "config.json"
+        stored_path = RunDir(out).config
         if stored_path.is_file():
             stored = load_config(stored_path)
             for key, value in flags.items():  # options may only restate the run's config

@@ -44,26 +44,23 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .distill import (
-    CONFIG_FILE,
     VARIANTS,
+    TrainConfig,
     config_for_env,
     load_config,
     resume,
-    run_name,
     train,
     train_config_from_dict,
     train_config_to_dict,
 )
 from .envs import check_env
+from .interrupt import sigterm_raises_interrupt
+from .rundir import DONE_FILE, RunDir, run_name
 
-#: Written into a run directory when its run has finished: the run's summary and config.
-DONE_FILE = "done.json"
 #: Execution backends of :func:`run_grid`.
 BACKENDS = ("process", "ray")
 
@@ -180,11 +177,11 @@ def expand_grid(spec: GridSpec, out_root) -> list[Run]:
 
 def is_done(run: Run) -> bool:
     """Whether ``run`` finished with the same configuration (then the grid skips it)."""
-    done = run.out_dir / DONE_FILE
-    if not done.is_file():
+    rd = RunDir(run.out_dir)
+    if not rd.done.is_file():
         return False
     try:
-        record = json.loads(done.read_text())
+        record = rd.read_done()
         # through TrainConfig, so a field added since the run was made compares as its default
         return train_config_from_dict(record["config"]) == run.config
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -200,15 +197,15 @@ def execute_run(config_dict: dict, out_dir: str, pictures: bool = False) -> dict
     """
     cfg = train_config_from_dict(config_dict)
     out = Path(out_dir)
-    if (out / CONFIG_FILE).is_file() and load_config(out / CONFIG_FILE) == cfg:
+    rd = RunDir(out)
+    if rd.config.is_file() and load_config(rd.config) == cfg:
         try:
             summary = resume(out, progress=False, pictures=pictures)
         except ValueError:  # no checkpoint yet: start again
             summary = train(cfg, out, force=True, progress=False, pictures=pictures)
     else:
         summary = train(cfg, out, force=True, progress=False, pictures=pictures)
-    record = {"config": train_config_to_dict(cfg), "summary": summary}
-    (out / DONE_FILE).write_text(json.dumps(record, indent=2))
+    rd.write_done({"config": train_config_to_dict(cfg), "summary": summary})
     return summary
 
 
@@ -265,10 +262,6 @@ def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: 
             ray.shutdown()
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int = 2,
              address: str | None = None, progress: bool = True, pictures: bool = False) -> dict:
     """Run every unfinished run of ``spec`` under ``out_root``; return counts.
@@ -285,18 +278,14 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
     todo = [r for r in runs if not is_done(r)]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc="grid", disable=not progress)
     # SIGTERM (kill, a job scheduler) unwinds like Ctrl-C, so the workers are stopped too
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        if backend == "process":
-            _run_process_pool(todo, workers, bar, pictures)
-        else:
-            _run_ray(todo, workers, bar, address, pictures)
-    finally:
-        bar.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with sigterm_raises_interrupt():
+        try:
+            if backend == "process":
+                _run_process_pool(todo, workers, bar, pictures)
+            else:
+                _run_ray(todo, workers, bar, address, pictures)
+        finally:
+            bar.close()
     return {"runs": len(runs), "ran": len(todo), "skipped": len(runs) - len(todo)}
 
 

@@ -193,6 +193,7 @@ def full_run(tmp_path_factory):
     return cfg, out, summary
 
 
+@pytest.mark.slow
 def test_every_artifact_exists_and_is_well_formed(full_run):
     cfg, out, summary = full_run
     # config.json: the run's config, exactly
@@ -240,6 +241,7 @@ def test_every_artifact_exists_and_is_well_formed(full_run):
         assert im.format == "GIF" and im.n_frames == len(snaps)
 
 
+@pytest.mark.slow
 def test_dataset_labels_are_the_experts_outputs(full_run):
     cfg, out, _ = full_run
     with np.load(out / "checkpoint" / "dataset.npz", allow_pickle=False) as z:
@@ -262,6 +264,7 @@ def test_dataset_labels_are_the_experts_outputs(full_run):
 # ------------------------------------------------------------------ variants
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["static", "mlp", "growth-only"])
 def test_variants_only_make_their_events(tmp_path, variant):
     cfg = small_config(variant=variant, steps=40, eval_every=40, log_every=20)
@@ -307,6 +310,7 @@ class Boom(Exception):
     pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
 @pytest.mark.parametrize("error", [KeyboardInterrupt, Boom])
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
@@ -338,6 +342,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
         assert np.array_equal(a["dataset"][key], b["dataset"][key])
 
 
+@pytest.mark.slow
 def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     cfg = small_config(steps=30, checkpoint_every=10)
     train(cfg, tmp_path / "a", progress=False, pictures=False)
@@ -364,6 +369,7 @@ def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["metrics"] == b["metrics"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
 def test_max_params_stops_at_the_first_step_over_the_cap(tmp_path, engine):
     # The uncapped run, logged every step, says when the size first exceeds the cap; the
@@ -402,6 +408,7 @@ def run_cli(args, capsys):
     return code, capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_cli_config_file_and_flags(tmp_path, capsys):
     conf = tmp_path / "c.json"
     conf.write_text(json.dumps({**train_config_to_dict(small_config(steps=20)), "seed": 5}))
@@ -470,6 +477,7 @@ def test_bad_config_file_and_directories(tmp_path, capsys):
         assert listing(tmp_path) == before, args
 
 
+@pytest.mark.slow
 def test_cli_interrupt_keeps_a_checkpoint_and_resume_continues(tmp_path, capsys, monkeypatch):
     import smgrnn_ref.distill as distill
 

@@ -22,6 +22,7 @@ def _late_return_from_csv(path, steps):
     return sum(vals) / len(vals), rows[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["process", "ray"])
 def test_tiny_grid_runs_and_report_matches_metrics(tmp_path, backend):
     spec = GridSpec(envs=["CartPole-v1"], variants=["full", "static"], seeds=[0], steps=40,
@@ -101,6 +102,7 @@ def test_report_leaves_capped_and_unfinished_runs_out_of_the_means(tmp_path):
     assert "| - | CartPole-v1 | growth-only | 3 | unfinished | 50 of 100 | 900.0 |" in text
 
 
+@pytest.mark.slow
 def test_grid_max_params_flag_caps_runs_and_old_done_files_stay_done(tmp_path, capsys):
     from smgrnn_ref import cli
 
@@ -182,6 +184,7 @@ def test_sweep_tags_and_bad_grids(tmp_path):
     assert not any(p.name == DONE_FILE for p in tmp_path.rglob("*"))
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_workers_and_the_run_checkpoints(tmp_path):
     """Killing `smgrnn-ref experiment` must not leave a worker training on, orphaned: the worker
     stops too, after checkpointing its current step (so the next call resumes the run)."""

@@ -151,6 +151,7 @@ def test_notebooks_are_found_and_numbered():
     assert numbers and numbers == list(range(1, len(numbers) + 1)), [p.name for p in NOTEBOOKS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs(path, tmp_path, kernel_env):
     workdir = tmp_path / "work"

@@ -1,4 +1,5 @@
-"""Tests of smgrnn_ref.viz: snapshots, stable layout, frames, animation and training plots."""
+"""Tests of smgrnn_ref.viz (and the snapshot format of smgrnn_ref.rundir): snapshots, stable layout,
+frames, animation and training plots."""
 
 import json
 
@@ -317,7 +318,7 @@ def test_render_frames_and_gif(tmp_path):
 
 
 def test_animate_mp4_without_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "_ffmpeg_exe", lambda: None)
+    monkeypatch.setattr(viz.animation, "_ffmpeg_exe", lambda: None)  # where animate looks it up
     with pytest.raises(RuntimeError, match="ffmpeg"):
         animate(_synthetic_snapshots(), tmp_path / "a.mp4")
     with pytest.raises(ValueError, match=".gif or .mp4"):

@@ -1,0 +1,45 @@
+"""The pictures of a run directory: ``training.png``, ``frames/`` and ``topology.gif``.
+
+``smgrnn-ref train`` draws them when a run ends; :func:`draw_run_pictures` draws (or redraws)
+them for any run directory, for example a grid run trained without pictures.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from ..rundir import RunDir
+from .animation import animate
+from .plots import plot_training
+
+
+def draw_run_pictures(run_dir, *, title: str | None = None) -> list[Path]:
+    """Draw a run's training curves and its topology frames and GIF into its directory.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory holding ``metrics.csv`` and ``topology.jsonl``.
+    title : str, optional
+        Title of ``training.png``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        ``training.png``, ``frames/`` and ``topology.gif``.
+
+    Raises
+    ------
+    ValueError
+        If ``metrics.csv`` lacks a required column or ``topology.jsonl`` is malformed or empty.
+    """
+    run = RunDir(run_dir)
+    plot_training(run.metrics, run.plot, title=title)
+    if run.frames.exists():
+        shutil.rmtree(run.frames)  # a resumed run re-renders every frame
+    animate(run.path, run.gif, frames_dir=run.frames)
+    return [run.plot, run.frames, run.gif]
+
+
+__all__ = ["draw_run_pictures"]
