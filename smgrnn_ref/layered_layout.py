@@ -10,8 +10,8 @@ come. This module places all the nodes a run ever had, once, from its whole hist
    (edges leaving an output are left out: outputs stay in the last layer). So every edge
    between hidden nodes points right. The union of a run's edges can hold a cycle even when
    each step's graph is acyclic (``a -> b`` pruned, ``b -> a`` added later); inside a cycle
-   the edges are taken in order of birth and an edge that would close a cycle is left out
-   of the depth (it is drawn pointing left).
+   the edges are taken longest-lived first and an edge that would close a cycle with those
+   already taken is left out of the depth (it is drawn pointing left).
 2. **Tracks within a layer.** Two hidden nodes of a layer *meet* when their lives, each
    extended by ``grace`` steps after death (the time a pruned node is drawn as a ghost),
    overlap. Nodes that never meet may share a place: a layer gets as many *tracks* (places)
@@ -100,8 +100,9 @@ class Layout:
 
 
 def _field(obj, name, i):
-    # node / edge spans may be dataclasses (smgrnn_ref.history) or plain tuples
-    return getattr(obj, name) if hasattr(obj, name) else obj[i]
+    # node / edge spans may be dataclasses (smgrnn_ref.history) or plain tuples (whose
+    # methods, such as tuple.index, must not be taken for fields)
+    return obj[i] if isinstance(obj, (tuple, list)) else getattr(obj, name)
 
 
 def _nodes_table(nodes) -> dict:
@@ -119,16 +120,21 @@ def _nodes_table(nodes) -> dict:
     return table
 
 
-def _union_edges(edges, table) -> list[tuple[int, int]]:
-    """Distinct pairs ``(u, v)`` ever present, in order of first birth (stable)."""
+def _union_edges(edges, table, last_step) -> tuple[list[tuple[int, int]], dict]:
+    """Distinct pairs ``(u, v)`` ever present, in order of first birth (stable), and the
+    number of steps each was alive (summed over its lifetimes; alive at the end counts up to
+    ``last_step``)."""
     first: dict[tuple[int, int], tuple] = {}
+    life: dict[tuple[int, int], float] = {}
     for order, e in enumerate(edges):
         u, v, birth = int(_field(e, "u", 0)), int(_field(e, "v", 1)), _field(e, "birth", 2)
+        death = _field(e, "death", 3)
         if u not in table or v not in table:
             raise ValueError(f"edge {u} -> {v} names a node that is not listed")
-        if u != v and (u, v) not in first:
-            first[(u, v)] = (birth, order)
-    return sorted(first, key=first.__getitem__)
+        if u != v:
+            first.setdefault((u, v), (birth, order))
+            life[(u, v)] = life.get((u, v), 0) + (last_step + 1 if death is None else death) - birth
+    return sorted(first, key=first.__getitem__), life
 
 
 def _sccs(nodes: list[int], succ: dict) -> list[list[int]]:
@@ -183,9 +189,12 @@ def _reaches(succ: dict, a: int, b: int) -> bool:
     return False
 
 
-def _depth_edges(pairs, table) -> list[tuple[int, int]]:
-    """The hidden -> hidden pairs that fix depths: all of them, less those that would close a
-    cycle, taken in order of first birth within each strongly connected component."""
+def _depth_edges(pairs, life, table) -> list[tuple[int, int]]:
+    """The hidden -> hidden pairs that fix depths: all of them, less some that would close a
+    cycle. Inside a strongly connected component of the union the pairs are taken longest-
+    lived first (then oldest first) and a pair that would close a cycle with those already
+    taken is left out: the greedy heuristic for a heaviest acyclic subgraph, so the edges
+    that point left are few and short-lived."""
     hh = [(u, v) for u, v in pairs if table[u][0] == "hidden" and table[v][0] == "hidden"]
     hidden = sorted(n for n, rec in table.items() if rec[0] == "hidden")
     succ = {n: [] for n in hidden}
@@ -194,23 +203,23 @@ def _depth_edges(pairs, table) -> list[tuple[int, int]]:
     comp_of = {}
     for c, comp in enumerate(_sccs(hidden, succ)):
         for n in comp:
-            comp_of[n] = (c, len(comp))
+            comp_of[n] = c
+    kept = [(u, v) for u, v in hh if comp_of[u] != comp_of[v]]  # between components: never on a cycle
+    inner = [(u, v) for u, v in hh if comp_of[u] == comp_of[v]]
+    order = {p: i for i, p in enumerate(hh)}
     kept_in_cycles = {n: [] for n in hidden}
-    kept = []
-    for u, v in hh:
-        if comp_of[u][0] != comp_of[v][0]:
-            kept.append((u, v))  # between components: never on a cycle
-        elif not _reaches(kept_in_cycles, v, u):  # chronological: the older edge wins
+    for u, v in sorted(inner, key=lambda p: (-life[p], order[p])):
+        if not _reaches(kept_in_cycles, v, u):
             kept_in_cycles[u].append(v)
             kept.append((u, v))
     return kept
 
 
-def _layers(table, pairs) -> tuple[dict, int]:
+def _layers(table, pairs, life) -> tuple[dict, int]:
     hidden = sorted(n for n, rec in table.items() if rec[0] == "hidden")
     succ = {n: [] for n in hidden}
     indeg = {n: 0 for n in hidden}
-    for u, v in _depth_edges(pairs, table):
+    for u, v in _depth_edges(pairs, life, table):
         succ[u].append(v)
         indeg[v] += 1
     depth = {n: 1 for n in hidden}  # inputs are depth 0; a hidden node is at least 1
@@ -391,8 +400,11 @@ def layered_layout(nodes: Iterable, edges: Iterable, *, grace: int = GRACE, swee
     if grace < 0 or sweeps < 0:
         raise ValueError(f"grace and sweeps must be >= 0, got {grace}, {sweeps}")
     table = _nodes_table(nodes)
-    pairs = _union_edges(edges, table)
-    layer, last = _layers(table, pairs)
+    edges = list(edges)
+    last_step = max([rec[2] for rec in table.values()] + [rec[3] for rec in table.values() if rec[3] != _INF]
+                    + [_field(e, "birth", 2) for e in edges] + [0])
+    pairs, life = _union_edges(edges, table, last_step)
+    layer, last = _layers(table, pairs, life)
     neighbours: dict[int, list[int]] = {n: [] for n in table}
     for u, v in pairs:
         neighbours[u].append(v)
