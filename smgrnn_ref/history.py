@@ -227,9 +227,18 @@ class _Builder:
                 raise ValueError(f"snapshot at step {t}: node {nid} is {kind} {index}, "
                                  f"but was born {known['kind']} {known['index']}")
             if bias is not None:
-                self.node_samples.setdefault(nid, []).append((t, float(bias)))
+                _record(self.node_samples.setdefault(nid, []), t, bias)
         for u, v, w in snap["edges"]:
-            self.edge_samples[self.alive_edges[(u, v)]].append((t, float(w)))
+            _record(self.edge_samples[self.alive_edges[(u, v)]], t, w)
+
+
+def _record(samples: list, t: int, value) -> None:
+    """Append ``(t, value)``; a snapshot of the step an element was born at replaces the
+    event's sample (one sample per step: the state after the step, as the snapshot wrote it)."""
+    if samples and samples[-1][0] == t:
+        samples[-1] = (t, float(value))
+    else:
+        samples.append((t, float(value)))
 
 
 def _check_event(ev, lineno) -> dict:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..events import event_from_dict
 from ..history import build_history
-from ..layered_layout import GRACE, layered_layout
+from ..layered_layout import layered_layout
 from ..spm import instability_margins, rolling_stats
 
 __all__ = ["build_viewer_data", "FORMAT", "VERSION", "PRUNE_CANDIDATES_FILE", "DIGITS", "WINDOW_DIGITS",
@@ -167,22 +167,23 @@ def _stride(per_snapshot: list[int], budget: int) -> int:
     return 1 if total <= budget else math.ceil(total / budget)
 
 
-def _samples(history, spans_at, stride, last_step):
+def _samples(history, stride):
     """Per kept snapshot, the weights of the alive edge spans (ascending span index) and the
-    biases of the alive non-input nodes (ascending id)."""
+    biases of the alive non-input nodes (ascending id), as the snapshot wrote them."""
     steps = history.snapshot_steps
-    kept = [i for i in range(len(steps)) if i % stride == 0 or i == len(steps) - 1]
-    weights, biases = [], []
-    kinds = {n.id: n.kind for n in history.nodes}
-    for i in kept:
-        t = steps[i]
-        ws = []
-        for k in spans_at[i]:
-            w, at = history.weight_at(k, t)
-            ws.append(_r(w) if at == t else None)  # None: not in this snapshot (cannot happen)
-        weights.append(ws)
-        biases.append([_r(history.bias_at(n, t)[0]) for n in history.alive_nodes(t) if kinds[n] != "input"])
-    return [steps[i] for i in kept], weights, biases
+    kept = [t for i, t in enumerate(steps) if i % stride == 0 or i == len(steps) - 1]
+    slot = {t: j for j, t in enumerate(kept)}
+    weights = [[] for _ in kept]
+    for samples in history.edge_samples:  # spans in ascending order, samples in step order
+        for t, w in samples:
+            if t in slot:
+                weights[slot[t]].append(_r(w))
+    biases = [[] for _ in kept]
+    for n in history.nodes:  # ascending id
+        for t, b in history.node_samples.get(n.id, ()):
+            if t in slot:
+                biases[slot[t]].append(_r(b))
+    return kept, weights, biases
 
 
 def _final_windows(G, history, t, budget) -> tuple[dict | None, str | None]:
@@ -257,16 +258,16 @@ def build_viewer_data(run_dir) -> dict:
         and the line), or logs that contradict each other (events that do not lead to the
         next snapshot, a ``graph.json`` that is not the graph of the last step).
     """
+    from ..config import config_to_dict
+    from ..distill import load_config, variant_spm
+
     run = Path(run_dir)
-    for name in ("topology.jsonl", "events.jsonl"):
+    for name in ("config.json", "topology.jsonl", "events.jsonl"):
         if not (run / name).is_file():
             raise ValueError(f"{run} holds no run (no {name})")
-    config = {}
-    if (run / "config.json").is_file():
-        try:
-            config = json.loads((run / "config.json").read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise ValueError(f"{run / 'config.json'}: not JSON: {err}") from None
+    cfg = load_config(run / "config.json")
+    # the rules the variant really ran with (growth-only: pruning off, ...)
+    spm = config_to_dict(variant_spm(cfg.variant, cfg.spm))
     snapshots = _read_snapshots(run / "topology.jsonl")
     events, windows = _read_events(run / "events.jsonl")
     try:
@@ -274,7 +275,7 @@ def build_viewer_data(run_dir) -> dict:
     except ValueError as err:
         raise ValueError(f"{run}: {err}") from None
     prune_candidates = _read_prune_candidates(run / PRUNE_CANDIDATES_FILE)
-    grace = int(config.get("frame_every", GRACE))
+    grace = cfg.frame_every
     layout = layered_layout(history.nodes, history.edges, grace=grace)
     last = history.last_step
     notes = []
@@ -286,7 +287,7 @@ def build_viewer_data(run_dir) -> dict:
     if stride > 1:
         notes.append(f"weights and biases are shown from every {stride}th snapshot (and the last) only, "
                      f"to keep this page small; topology.jsonl holds them all")
-    snap_steps, snap_weights, snap_biases = _samples(history, spans_at, stride, last)
+    snap_steps, snap_weights, snap_biases = _samples(history, stride)
 
     final, final_note = None, "no graph.json (the run has not finished): no final windows"
     if (run / "graph.json").is_file():
@@ -298,21 +299,20 @@ def build_viewer_data(run_dir) -> dict:
     if final_note:
         notes.append(final_note)
     ev_data, relay_windows = _events_data(events, windows, history)
-    spm = config.get("spm", {})
     return {
         "format": FORMAT,
         "version": VERSION,
         "run": {
             "name": run.resolve().name,
-            "env_id": config.get("env_id"),
-            "variant": config.get("variant"),
-            "seed": config.get("seed"),
-            "steps": config.get("steps"),
+            "env_id": cfg.env_id,
+            "variant": cfg.variant,
+            "seed": cfg.seed,
+            "steps": cfg.steps,
             "last_step": last,
-            "frame_every": config.get("frame_every"),
-            "spm": {k: spm.get(k) for k in ("T", "s", "lambda_edge", "tau_w", "tau_delta", "eta_prune", "p_rand",
-                                            "rho_rand", "enable_edge_growth", "enable_random_growth",
-                                            "enable_pruning")},
+            "frame_every": cfg.frame_every,
+            "spm": {k: spm[k] for k in ("T", "s", "lambda_edge", "tau_w", "tau_delta", "eta_prune", "p_rand",
+                                        "rho_rand", "enable_edge_growth", "enable_random_growth",
+                                        "enable_pruning")},
         },
         "layout": {"n_layers": layout.n_layers, "grace": grace},
         "nodes": {

@@ -136,8 +136,12 @@ function drawGraph(frame, marks) {
     if (!buckets.has(key)) buckets.set(key, []);
     buckets.get(key).push(k);
   }
-  ctx.globalAlpha = big ? 0.3 : 0.75;
-  for (const [key, ks] of buckets) {
+  // thousands of edges: fainter the more there are, so the picture stays a density, not a
+  // blot; thin buckets first, so the strongest weights are drawn on top
+  ctx.globalAlpha = big ? Math.max(0.05, 0.3 * Math.sqrt(BIG_GRAPH / frame.edges.length)) : 0.75;
+  const order = [...buckets.keys()].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)) || (a < b ? -1 : 1));
+  for (const key of order) {
+    const ks = buckets.get(key);
     ctx.strokeStyle = key[0] === "p" ? COLORS.positive : COLORS.negative;
     ctx.lineWidth = Number(key.slice(1)) / 4;
     ctx.beginPath();
