@@ -272,3 +272,10 @@ def test_the_page_gets_the_rules_the_variant_ran_with(made_run):
     (made_run / "config.json").write_text(json.dumps({**config, "variant": "growth-only"}))
     spm = build_viewer_data(made_run)["run"]["spm"]
     assert spm["enable_pruning"] is False and spm["enable_edge_growth"] is True and spm["T"] == 4
+
+
+def test_an_unfinished_run_has_no_final_windows_and_says_so(made_run):
+    (made_run / "graph.json").unlink()  # graph.json is written when a run finishes
+    d = build_viewer_data(made_run)
+    assert d["final"] is None and d["run"]["last_step"] == 20
+    assert any("no graph.json" in n for n in d["notes"])

@@ -139,6 +139,40 @@ def test_next_relay_highlights_its_parent_edge(readme_page):
     _no_overlap(page.js("smgrnnViewer.debug.nodes()"))
 
 
+def _replay(run, t):
+    """The edges at step t and their latest recorded weights, replayed here from the logs:
+    the latest snapshot at or before t, then the events of the steps after it up to t."""
+    snaps = [json.loads(line) for line in (run / "topology.jsonl").read_text().splitlines()]
+    snap = [s for s in snaps if s["step"] <= t][-1]
+    edges = {(u, v): w for u, v, w in snap["edges"]}
+    for e in map(json.loads, (run / "events.jsonl").read_text().splitlines()):
+        if not snap["step"] < e["step"] <= t:
+            continue
+        if e["kind"] == "relay_inserted":
+            (i, j), r = e["edge"], e["node"]
+            edges[(i, r)], edges[(r, j)] = e["weights"]
+        elif e["kind"] == "edge_added":
+            edges[tuple(e["edge"])] = e["weight"]
+        elif e["kind"] == "edge_pruned":
+            del edges[tuple(e["edge"])]
+        else:
+            for pair in e["edges"]:
+                del edges[tuple(pair)]
+    return edges
+
+
+def test_every_step_shows_the_graph_the_logs_describe(readme_page):
+    page, run, _ = readme_page
+    steps = json.loads((run / "config.json").read_text())["steps"]
+    for t in [0, 1, 29, 30, 31, 99, 100, 327, 1234, 2999, 3000, 4321, 4999, steps] + list(range(17, steps, 397)):
+        page.js(f"smgrnnViewer.setStep({t})")
+        shown = {(u, v): w for u, v, w in page.js("smgrnnViewer.debug.edges()")}
+        want = _replay(run, t)
+        assert set(shown) == set(want), t
+        for pair, w in want.items():  # snapshot weights have 6 digits, event weights all of theirs
+            assert shown[pair] == pytest.approx(w, rel=1e-5, abs=1e-12), (t, pair)
+
+
 def test_a_clicked_edge_shows_the_weight_of_graph_json(readme_page):
     page, run, _ = readme_page
     g = _graph_json(run)

@@ -189,6 +189,7 @@ window.smgrnnViewer = {
       return Array.from(currentFrame.nodes, (i) => ({ id: NODE_ID[i], kind: KIND_NAMES[NODE_KIND[i]], x: PX[i], y: PY[i], r: RAD[i] }));
     },
     parents() { return [...currentMarks.parents].map((k) => [D.edges.u[k], D.edges.v[k]]); },
+    edges() { return Array.from(currentFrame.edges, (k, j) => [D.edges.u[k], D.edges.v[k], currentFrame.weights[j]]); },
     edgePoints(u, v, n) {
       const k = (SPANS_OF_PAIR.get(u + "," + v) || []).find((s) => EDGE_BIRTH[s] <= state.t && state.t < EDGE_DEATH[s]);
       if (k === undefined) return null;
