@@ -162,15 +162,22 @@ def _window_record(values) -> dict:
             "osc": _r(_finite_or_none(osc)), "var_ratio": _r(_finite_or_none(var))}
 
 
-def _stride(per_snapshot: list[int], budget: int) -> int:
-    total = sum(per_snapshot)
-    return 1 if total <= budget else math.ceil(total / budget)
-
-
-def _samples(history, stride):
+def _snapshots_data(history, notes: list) -> dict:
     """Per kept snapshot, the weights of the alive edge spans (ascending span index) and the
-    biases of the alive non-input nodes (ascending id), as the snapshot wrote them."""
+    biases of the alive non-input nodes (ascending id), as the snapshot wrote them. Every
+    snapshot is kept while they hold at most :data:`MAX_WEIGHT_SAMPLES` values; beyond, every
+    ``k``-th (and the last), and a note says so."""
     steps = history.snapshot_steps
+    per_step = {t: 0 for t in steps}
+    for samples in [*history.edge_samples, *history.node_samples.values()]:
+        for t, _ in samples:
+            if t in per_step:
+                per_step[t] += 1
+    total = sum(per_step.values())
+    stride = 1 if total <= MAX_WEIGHT_SAMPLES else math.ceil(total / MAX_WEIGHT_SAMPLES)
+    if stride > 1:
+        notes.append(f"weights and biases are shown from every {stride}th snapshot (and the last) only, "
+                     f"to keep this page small; topology.jsonl holds them all")
     kept = [t for i, t in enumerate(steps) if i % stride == 0 or i == len(steps) - 1]
     slot = {t: j for j, t in enumerate(kept)}
     weights = [[] for _ in kept]
@@ -183,7 +190,7 @@ def _samples(history, stride):
         for t, b in history.node_samples.get(n.id, ()):
             if t in slot:
                 biases[slot[t]].append(_r(b))
-    return kept, weights, biases
+    return {"step": kept, "weights": weights, "biases": biases}
 
 
 def _final_windows(G, history, t, budget) -> tuple[dict | None, str | None]:
@@ -236,6 +243,56 @@ def _events_data(events, windows, history):
     return out, relay_windows
 
 
+#: The SPM settings the page shows and uses (thresholds of the rules, the schedule, switches).
+SPM_FIELDS = ("T", "s", "lambda_edge", "tau_w", "tau_delta", "eta_prune", "p_rand", "rho_rand",
+              "enable_edge_growth", "enable_random_growth", "enable_pruning")
+
+
+def _nodes_data(history, layout) -> dict:
+    first = history.snapshot_steps[0]
+    nodes = history.nodes
+    return {
+        "id": [n.id for n in nodes],
+        "kind": [_KIND_CODES[n.kind] for n in nodes],
+        "index": [-1 if n.index is None else n.index for n in nodes],
+        "birth": [n.birth for n in nodes],
+        "death": [-1 if n.death is None else n.death for n in nodes],
+        "x": [round(layout.positions[n.id][0], 5) for n in nodes],
+        "y": [round(layout.positions[n.id][1], 5) for n in nodes],
+        "layer": [layout.layer[n.id] for n in nodes],
+        # the bias a node was born with (a relay's), None for those of the first snapshot
+        "birth_bias": [_r(history.node_samples[n.id][0][1]) if n.birth > first else None for n in nodes],
+    }
+
+
+def _edges_data(history) -> dict:
+    first = history.snapshot_steps[0]
+    edges = history.edges
+    return {
+        "u": [e.u for e in edges],
+        "v": [e.v for e in edges],
+        "birth": [e.birth for e in edges],
+        "death": [-1 if e.death is None else e.death for e in edges],
+        # the weight an edge was born with (its event), None for those of the first snapshot
+        "birth_weight": [_r(s[0][1]) if e.birth > first else None for e, s in zip(edges, history.edge_samples)],
+    }
+
+
+def _final_data(path: Path, history, notes: list) -> dict | None:
+    """The final graph's windows (``graph.json``), checked to be the graph of the last step."""
+    if not path.is_file():
+        notes.append("no graph.json (the run has not finished): no final windows")
+        return None
+    from ..io import load_graph
+
+    G = load_graph(path)
+    _check_final(G, history, history.last_step, path)
+    final, note = _final_windows(G, history, history.last_step, MAX_WINDOW_VALUES)
+    if note:
+        notes.append(note)
+    return final
+
+
 def build_viewer_data(run_dir) -> dict:
     """Everything the topology viewer of ``run_dir`` shows, as one JSON-ready dict.
 
@@ -268,76 +325,29 @@ def build_viewer_data(run_dir) -> dict:
     cfg = load_config(run / "config.json")
     # the rules the variant really ran with (growth-only: pruning off, ...)
     spm = config_to_dict(variant_spm(cfg.variant, cfg.spm))
-    snapshots = _read_snapshots(run / "topology.jsonl")
     events, windows = _read_events(run / "events.jsonl")
     try:
-        history = build_history(snapshots, events)
+        history = build_history(_read_snapshots(run / "topology.jsonl"), events)
     except ValueError as err:
         raise ValueError(f"{run}: {err}") from None
     prune_candidates = _read_prune_candidates(run / PRUNE_CANDIDATES_FILE)
-    grace = cfg.frame_every
-    layout = layered_layout(history.nodes, history.edges, grace=grace)
-    last = history.last_step
-    notes = []
-
-    spans_at = [history.alive_edges(t) for t in history.snapshot_steps]
-    kinds = {n.id: n.kind for n in history.nodes}
-    n_bias = [sum(1 for n in history.alive_nodes(t) if kinds[n] != "input") for t in history.snapshot_steps]
-    stride = _stride([a + b for a, b in zip(map(len, spans_at), n_bias)], MAX_WEIGHT_SAMPLES)
-    if stride > 1:
-        notes.append(f"weights and biases are shown from every {stride}th snapshot (and the last) only, "
-                     f"to keep this page small; topology.jsonl holds them all")
-    snap_steps, snap_weights, snap_biases = _samples(history, stride)
-
-    final, final_note = None, "no graph.json (the run has not finished): no final windows"
-    if (run / "graph.json").is_file():
-        from ..io import load_graph
-
-        G = load_graph(run / "graph.json")
-        _check_final(G, history, last, run / "graph.json")
-        final, final_note = _final_windows(G, history, last, MAX_WINDOW_VALUES)
-    if final_note:
-        notes.append(final_note)
+    layout = layered_layout(history.nodes, history.edges, grace=cfg.frame_every)
+    notes: list[str] = []
+    snapshots = _snapshots_data(history, notes)
+    final = _final_data(run / "graph.json", history, notes)
     ev_data, relay_windows = _events_data(events, windows, history)
     return {
         "format": FORMAT,
         "version": VERSION,
         "run": {
-            "name": run.resolve().name,
-            "env_id": cfg.env_id,
-            "variant": cfg.variant,
-            "seed": cfg.seed,
-            "steps": cfg.steps,
-            "last_step": last,
-            "frame_every": cfg.frame_every,
-            "spm": {k: spm[k] for k in ("T", "s", "lambda_edge", "tau_w", "tau_delta", "eta_prune", "p_rand",
-                                        "rho_rand", "enable_edge_growth", "enable_random_growth",
-                                        "enable_pruning")},
+            "name": run.resolve().name, "env_id": cfg.env_id, "variant": cfg.variant, "seed": cfg.seed,
+            "steps": cfg.steps, "last_step": history.last_step, "frame_every": cfg.frame_every,
+            "spm": {k: spm[k] for k in SPM_FIELDS},
         },
-        "layout": {"n_layers": layout.n_layers, "grace": grace},
-        "nodes": {
-            "id": [n.id for n in history.nodes],
-            "kind": [_KIND_CODES[n.kind] for n in history.nodes],
-            "index": [-1 if n.index is None else n.index for n in history.nodes],
-            "birth": [n.birth for n in history.nodes],
-            "death": [-1 if n.death is None else n.death for n in history.nodes],
-            "x": [round(layout.positions[n.id][0], 5) for n in history.nodes],
-            "y": [round(layout.positions[n.id][1], 5) for n in history.nodes],
-            "layer": [layout.layer[n.id] for n in history.nodes],
-            # the bias a node was born with (a relay's), None for those of the first snapshot
-            "birth_bias": [_r(history.node_samples[n.id][0][1]) if n.birth > history.snapshot_steps[0]
-                           else None for n in history.nodes],
-        },
-        "edges": {
-            "u": [e.u for e in history.edges],
-            "v": [e.v for e in history.edges],
-            "birth": [e.birth for e in history.edges],
-            "death": [-1 if e.death is None else e.death for e in history.edges],
-            # the weight an edge was born with (events), None for those of the first snapshot
-            "birth_weight": [_r(s[0][1]) if s and s[0][0] == e.birth and e.birth > history.snapshot_steps[0]
-                             else None for e, s in zip(history.edges, history.edge_samples)],
-        },
-        "snapshots": {"step": snap_steps, "weights": snap_weights, "biases": snap_biases},
+        "layout": {"n_layers": layout.n_layers, "grace": layout.grace},
+        "nodes": _nodes_data(history, layout),
+        "edges": _edges_data(history),
+        "snapshots": snapshots,
         "events": ev_data,
         "relay_windows": relay_windows,
         "prune_candidates": None if prune_candidates is None

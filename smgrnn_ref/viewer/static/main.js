@@ -9,7 +9,9 @@ function render() {
   const t0 = performance.now();
   currentFrame = computeFrame(state.t);
   currentMarks = marksFor(state.t, state.trail, state.selection);
+  const t1 = performance.now();
   drawGraph(currentFrame, currentMarks);
+  const t2 = performance.now();
   document.getElementById("stat-step").textContent = state.t;
   document.getElementById("stat-nodes").textContent = currentFrame.nodes.length;
   document.getElementById("stat-hidden").textContent = currentFrame.hidden;
@@ -22,7 +24,9 @@ function render() {
   renderSelection(state.t, state.selection);
   drawCurvesCursor(state.t);
   slider.value = state.t;
-  state.lastFrameMs = performance.now() - t0;
+  const t3 = performance.now();
+  state.lastFrameMs = t3 - t0;
+  state.lastParts = { frame: t1 - t0, draw: t2 - t1, panels: t3 - t2 };  // where the time went
 }
 
 /** Go to step t (clipped to the run). Returns the time the frame took, in milliseconds. */
@@ -182,6 +186,7 @@ window.smgrnnViewer = {
   setStep,
   get step() { return state.t; },
   get lastFrameMs() { return state.lastFrameMs; },
+  get lastParts() { return state.lastParts; },
   select(sel) { state.selection = sel; render(); },
   /** Test hooks: what is drawn, in page (CSS pixel) coordinates of the graph canvas. */
   debug: {

@@ -110,7 +110,7 @@ function pathEdge(g) {
   ctx.quadraticCurveTo(g[2], g[3], g[4], g[5]);
 }
 
-function arrowHead(g, r, color, size) {
+function arrowHead(g, r, size) {
   // the tangent at the end of the curve is (end - control)
   const dx = g[4] - g[2], dy = g[5] - g[3], L = Math.hypot(dx, dy) || 1;
   const ux = dx / L, uy = dy / L, tx = g[4] - ux * r, ty = g[5] - uy * r;
@@ -150,7 +150,7 @@ function drawGraph(frame, marks) {
     if (arrows) {
       ctx.fillStyle = ctx.strokeStyle;
       ctx.beginPath();
-      for (const k of ks) arrowHead(edgeControl(k, big), RAD[EDGE_V[k]] + 1, ctx.fillStyle, 5);
+      for (const k of ks) arrowHead(edgeControl(k, big), RAD[EDGE_V[k]] + 1, 5);
       ctx.fill();
     }
   }
@@ -196,7 +196,7 @@ function drawMarkedEdges(frame, marks, big, arrows) {
   if (arrows && added.length) {
     ctx.fillStyle = COLORS.added;
     ctx.beginPath();
-    for (const k of added) arrowHead(edgeControl(k, big), RAD[EDGE_V[k]] + 1, COLORS.added, 6);
+    for (const k of added) arrowHead(edgeControl(k, big), RAD[EDGE_V[k]] + 1, 6);
     ctx.fill();
   }
   if (marks.selectedEdge !== null) {
