@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph
+from smgrnn_ref.config import SPMConfig
+from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph, hidden_nodes, initial_graph
 from smgrnn_ref.io import save_graph
+from smgrnn_ref.spm import insert_relay, random_growth
 
 # A hand-made run that records the viewer's whole data contract (docs/viewer.md): relay
 # windows on relay_inserted events and prune_candidates.jsonl. Window length T = 4, pruning
@@ -64,6 +67,44 @@ def write_made_run(out: Path) -> Path:
         add_edge(G, u, v, w)
         G.edges[u, v]["updates"].extend(MADE_FINAL_UPDATES[(u, v)])
     G.nodes[5]["activations"].extend([0.1, 0.2, 0.15])
+    save_graph(G, out / "graph.json")
+    return out
+
+
+def _snapshot(G, t):
+    return {"step": t, "nodes": [[n, G.nodes[n]["kind"], G.nodes[n].get("index"), G.nodes[n].get("bias")]
+                                 for n in sorted(G.nodes)],
+            "edges": [[u, v, G.edges[u, v]["weight"]] for u, v in sorted(G.edges)]}
+
+
+def grow_with_reference_rules(n_hidden: int, seed: int = 0):
+    """A growth-only graph of ``n_hidden`` hidden nodes grown with the reference SPM rules:
+    at every growth step a relay (``spm.insert_relay``) on an edge drawn uniformly (a stand-in
+    for an unstable edge), then random exploratory growth (``spm.random_growth``, the default
+    p_rand and rho_rand); pruning steps do nothing, as in the growth-only variant. Returns
+    the graph, its first and last snapshots and the events (as dicts)."""
+    rng = np.random.default_rng(seed)
+    cfg = SPMConfig()
+    G = initial_graph(4, 2, rng=rng)
+    first, events, t = _snapshot(G, 0), [], 0
+    while len(hidden_nodes(G)) < n_hidden:
+        t += 1
+        if t % cfg.s == 0:
+            continue
+        events.append(insert_relay(G, sorted(G.edges)[rng.integers(G.number_of_edges())], rng, cfg, t=t))
+        events += random_growth(G, t, rng, cfg)
+    return G, [first, _snapshot(G, t)], [e.to_dict() for e in events]
+
+
+def write_grown_run(out: Path, n_hidden: int) -> Path:
+    """A growth-only run directory of :func:`grow_with_reference_rules`'s graph."""
+    G, snapshots, events = grow_with_reference_rules(n_hidden)
+    out.mkdir(parents=True, exist_ok=True)
+    last = snapshots[-1]["step"]
+    (out / "config.json").write_text(json.dumps({"env_id": "Grown-v0", "variant": "growth-only", "seed": 0,
+                                                  "steps": last, "frame_every": last}))
+    (out / "topology.jsonl").write_text("".join(json.dumps(s) + "\n" for s in snapshots))
+    (out / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
     save_graph(G, out / "graph.json")
     return out
 

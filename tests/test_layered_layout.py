@@ -8,11 +8,10 @@ import random
 from pathlib import Path
 
 import networkx as nx
-import numpy as np
 import pytest
 
-from smgrnn_ref.config import SPMConfig
-from smgrnn_ref.graph import hidden_nodes, initial_graph
+from conftest import grow_with_reference_rules
+from smgrnn_ref.graph import hidden_nodes
 from smgrnn_ref.history import EdgeSpan, NodeSpan, build_history
 from smgrnn_ref.layered_layout import (
     layered_layout,
@@ -21,7 +20,6 @@ from smgrnn_ref.layered_layout import (
     node_radius,
     to_pixels,
 )
-from smgrnn_ref.spm import insert_relay, random_growth
 
 DATA = Path(__file__).parent / "data"
 
@@ -36,28 +34,11 @@ def _spans(nodes, edges):
     return [NodeSpan(*n) for n in nodes], [EdgeSpan(*e) for e in edges]
 
 
-def _snapshot(G, t):
-    return {"step": t, "nodes": [[n, G.nodes[n]["kind"], G.nodes[n].get("index"), G.nodes[n].get("bias")]
-                                 for n in sorted(G.nodes)],
-            "edges": [[u, v, G.edges[u, v]["weight"]] for u, v in sorted(G.edges)]}
-
-
 def growth_only_history(n_hidden=500, seed=0):
-    """A growth-only graph of ``n_hidden`` hidden nodes grown with the reference SPM rules:
-    at every growth step a relay (``spm.insert_relay``) on an edge drawn uniformly (a stand-in
-    for an unstable edge), then random exploratory growth (``spm.random_growth``, the
-    default p_rand and rho_rand); pruning steps do nothing, as in the growth-only variant."""
-    rng = np.random.default_rng(seed)
-    cfg = SPMConfig()
-    G = initial_graph(4, 2, rng=rng)
-    first, events, t = _snapshot(G, 0), [], 0
-    while len(hidden_nodes(G)) < n_hidden:
-        t += 1
-        if t % cfg.s == 0:
-            continue
-        events.append(insert_relay(G, sorted(G.edges)[rng.integers(G.number_of_edges())], rng, cfg, t=t))
-        events += random_growth(G, t, rng, cfg)
-    return G, build_history([first, _snapshot(G, t)], [e.to_dict() for e in events])
+    """A growth-only graph of ``n_hidden`` hidden nodes grown with the reference SPM rules
+    (conftest.grow_with_reference_rules) and its history."""
+    G, snapshots, events = grow_with_reference_rules(n_hidden, seed)
+    return G, build_history(snapshots, events)
 
 
 @pytest.fixture(scope="module")

@@ -257,3 +257,27 @@ def test_made_run_shows_the_recorded_windows_and_candidates(browser, made_run):
         assert page.errors == []
     finally:
         page.page.close()
+
+
+def test_a_graph_of_thousands_of_edges_is_drawn_as_a_density(browser, tmp_path):
+    from conftest import write_grown_run
+
+    run = write_grown_run(tmp_path / "grown", 1000)  # about 7,900 edges at the end
+    g = _graph_json(run)
+    page = Page(browser, write_viewer(run))
+    try:
+        assert page.text("#stat-hidden") == "1000" and page.text("#stat-edges") == str(len(g["edges"]))
+        assert len(g["edges"]) > 5000  # above viewer.js HUGE_GRAPH: the density picture
+        _no_overlap(page.js("smgrnnViewer.debug.nodes()"))
+        ms = page.js("""() => { const g = document.getElementById('graph').getContext('2d'), t0 = performance.now();
+                                smgrnnViewer.setStep(0); smgrnnViewer.setStep(Number(document.getElementById('slider').max));
+                                g.getImageData(0, 0, 1, 1); return (performance.now() - t0) / 2; }""")
+        print(f"frame change with {len(g['edges'])} edges: {ms:.1f} ms")
+        from PIL import Image
+
+        im = Image.open(io.BytesIO(page.page.locator("#graph").screenshot())).convert("RGB")
+        white = sum(n for n, c in im.getcolors(im.width * im.height) if c == (255, 255, 255))
+        assert white < 0.8 * im.width * im.height  # the density covers the graph's area
+        assert page.errors == []
+    finally:
+        page.page.close()

@@ -14,6 +14,7 @@ const RADIUS = { max: 9, min: 1.5, fill: 0.42 };
 const WEIGHT_CLIP = 2.0; // |w| at which an edge's width saturates (as in the PNG frames)
 const BIG_GRAPH = 1500; // above this many edges: straight, thin, faint edges, no arrowheads
 const ARROW_LIMIT = 400; // arrowheads up to this many edges
+const HUGE_GRAPH = 5000; // above this many edges: a density picture (drawDensity)
 const LABEL_RADIUS = 6.5; // hidden ids are written inside nodes at least this large
 
 const canvas = document.getElementById("graph");
@@ -126,6 +127,12 @@ function drawGraph(frame, marks) {
   const big = frame.edges.length > BIG_GRAPH;
   const arrows = frame.edges.length <= ARROW_LIMIT;
   drawGhosts(marks, big);
+  if (frame.edges.length > HUGE_GRAPH) {
+    drawDensity(frame, marks);
+    drawMarkedEdges(frame, marks, big, arrows);
+    drawNodes(frame, marks);
+    return;
+  }
   // living edges, batched by colour and width: a handful of strokes however many edges
   const buckets = new Map();
   for (let j = 0; j < frame.edges.length; j++) {
@@ -157,6 +164,47 @@ function drawGraph(frame, marks) {
   ctx.globalAlpha = 1;
   drawMarkedEdges(frame, marks, big, arrows);
   drawNodes(frame, marks);
+}
+
+/** Tens of thousands of edges: a density picture, rasterised here (each edge a one-pixel
+ * line, counted per pixel for each sign, then shaded), which costs the same however the
+ * edges overlap. Colour: the blend of positive (blue) and negative (vermillion) edges. */
+let density = null;
+function drawDensity(frame, marks) {
+  const W = Math.max(1, Math.round(canvasW)), H = Math.max(1, Math.round(canvasH));
+  if (!density || density.W !== W || density.H !== H) {
+    const layer = document.createElement("canvas");
+    layer.width = W; layer.height = H;
+    density = { W, H, pos: new Float32Array(W * H), neg: new Float32Array(W * H), layer,
+                img: layer.getContext("2d").createImageData(W, H) };
+  }
+  const { pos, neg, img } = density;
+  pos.fill(0); neg.fill(0);
+  for (let j = 0; j < frame.edges.length; j++) {
+    const k = frame.edges[j];
+    if (marks.added.has(k)) continue;
+    const acc = frame.weights[j] >= 0 ? pos : neg;
+    const x0 = PX[EDGE_U[k]], y0 = PY[EDGE_U[k]], x1 = PX[EDGE_V[k]], y1 = PY[EDGE_V[k]];
+    const n = Math.max(1, Math.ceil(Math.max(Math.abs(x1 - x0), Math.abs(y1 - y0))));
+    const dx = (x1 - x0) / n, dy = (y1 - y0) / n;
+    let x = x0, y = y0;
+    for (let i = 0; i <= n; i++, x += dx, y += dy) {
+      const xi = x | 0, yi = y | 0;
+      if (xi >= 0 && xi < W && yi >= 0 && yi < H) acc[yi * W + xi] += 1;
+    }
+  }
+  const px = img.data, P = [0, 114, 178], N = [213, 94, 0];
+  for (let i = 0, o = 0; i < W * H; i++, o += 4) {
+    const p = pos[i], q = neg[i], c = p + q;
+    if (c === 0) { px[o + 3] = 0; continue; }
+    const f = p / c;
+    px[o] = f * P[0] + (1 - f) * N[0];
+    px[o + 1] = f * P[1] + (1 - f) * N[1];
+    px[o + 2] = f * P[2] + (1 - f) * N[2];
+    px[o + 3] = 255 * (1 - Math.exp(-0.35 * c)); // one line faint, many lines solid
+  }
+  density.layer.getContext("2d").putImageData(img, 0, 0);
+  ctx.drawImage(density.layer, 0, 0, canvasW, canvasH);
 }
 
 function strokeEdges(ks, color, width, dash, big) {
