@@ -20,12 +20,18 @@ come. This module places all the nodes a run ever had, once, from its whole hist
    goes between ``i`` and ``j``). A run that prunes and regrows hundreds of relays then
    needs tens of places, not hundreds.
 3. **Barycenter sweeps.** The tracks of each layer are reordered by the mean height of their
-   nodes' neighbours in the layers before (forward sweep) or after (backward sweep), the
-   classic heuristic against edge crossings (Sugiyama et al., 1981), for ``sweeps`` sweeps.
+   nodes' neighbours in the layers before (forward sweep) or after (backward sweep), each
+   neighbour weighted by how long the edge to it lived: the classic heuristic against edge
+   crossings (Sugiyama et al., 1981), for ``sweeps`` sweeps. The order kept is the one, among
+   the first and those after each sweep, with the least *stretch* ``sum lifetime * (y_u -
+   y_v)^2`` over the run's edges.
 4. **Coordinates.** Layer ``l`` at ``x = l / L``; the ``m`` tracks of a layer evenly spread
    at ``y = 1 - (k + 0.5) / m`` (track 0 on top, the input and output index 0 on top too).
    A layer with more tracks than fit at the layer spacing is staggered over up to
-   :data:`MAX_STAGGER` sub-columns, which multiplies the vertical room by their number.
+   :data:`MAX_STAGGER` sub-columns, which multiplies the vertical room by their number; and
+   a hidden layer is shifted vertically by a fraction of its spacing (:data:`PHASES`) when
+   that keeps its nodes further from those of the neighbouring layers (many layers close
+   together, as in a deep growth-only graph, then do not line their nodes up).
 
 Everything is deterministic (ties broken by id or by the previous order), with no random
 state, and pure Python.
@@ -52,15 +58,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["Layout", "layered_layout", "graph_layout", "min_distance", "meeting_pairs", "to_pixels",
-           "node_radius", "GRACE", "SWEEPS", "MAX_STAGGER", "STAGGER_SPAN"]
+           "node_radius", "GRACE", "SWEEPS", "MAX_STAGGER", "STAGGER_SPAN", "PHASES", "PHASE_LOOKBACK",
+           "PHASE_ENOUGH", "NODE_RADIUS"]
 
 #: Steps a dead node keeps its place after death before another node may take it. **Our
 #: choice**: the snapshot interval of a run (``TrainConfig.frame_every``), so the ghost of a
 #: node pruned since the previous frame never sits under a newborn node.
 GRACE = 100
 
-#: Barycenter sweeps (alternately forward and backward). **Our choice**: the crossing count
-#: of the study's graphs stops improving after about four.
+#: Barycenter sweeps (alternately forward and backward); the best order seen is kept, so
+#: more sweeps never make it worse. **Our choice**. On the study's runs we measured (README
+#: run, Acrobot and LunarLander full, Acrobot growth-only) the birth-order placement already
+#: had the least stretch, so the sweeps kept it; they reorder nodes whose later, long-lived
+#: edges pull them away from where they were born (tests/test_layered_layout.py).
 SWEEPS = 4
 
 #: Most sub-columns a crowded layer is staggered over. **Our choice**: beyond four, the
@@ -70,6 +80,23 @@ MAX_STAGGER = 4
 #: Fraction of the layer spacing the sub-columns of a staggered layer may spread over, so
 #: at least ``1 - STAGGER_SPAN`` of the spacing separates two layers. **Our choice**.
 STAGGER_SPAN = 0.5
+
+#: Vertical shifts, in units of a layer's own place spacing, tried for each layer (in this
+#: order of preference) so its nodes do not line up with those of the layers just before.
+PHASES = (0.0, 0.25, -0.25, 0.125, -0.125, 0.375, -0.375)
+
+#: Layers on either side of a layer whose nodes its shift keeps away from. **Our choice**.
+PHASE_LOOKBACK = 3
+
+#: Distance (unit square) beyond which a shift gains nothing: about 30 pixels on a picture
+#: 800 pixels wide, more than a drawn node needs. **Our choice**. Below it, a layer is
+#: shifted only when that moves its nodes further from their neighbours.
+PHASE_ENOUGH = 0.04
+
+
+#: Radii (pixels) of a drawn node: hidden nodes shrink with the room, never below ``min``.
+NODE_RADIUS = {"max": 9.0, "min": 1.5, "fill": 0.42}
+
 
 _INF = math.inf
 
@@ -278,9 +305,12 @@ def _assign_tracks(table, layer, n_layers, neighbours, grace) -> tuple[dict, dic
     return track, n_tracks
 
 
-def _sweep(table, layer, n_layers, track, n_tracks, neighbours, sweeps) -> dict:
-    """Barycenter sweeps over whole tracks (a track is the union of the nodes sharing it).
-    Returns ``{node: rank}``, the node's place in its layer from the top."""
+def _sweep(table, layer, n_layers, track, n_tracks, neighbours, life, sweeps) -> dict:
+    """Barycenter sweeps over whole tracks (a track is the union of the nodes sharing it),
+    neighbours weighted by how long the edge to them lived (what is on screen longest). Of
+    the orders before and after each sweep, the one with the least *stretch*, the sum over
+    the run's edges of ``lifetime * (y_u - y_v)^2`` (which a barycenter step lowers layer by
+    layer), is kept. Returns ``{node: rank}``, the node's place in its layer from the top."""
     members: dict[tuple[int, int], list[int]] = {}
     for n, k in track.items():
         members.setdefault((layer[n], k), []).append(n)
@@ -290,6 +320,10 @@ def _sweep(table, layer, n_layers, track, n_tracks, neighbours, sweeps) -> dict:
         lay = layer[n]
         return 1.0 - (rank[lay][track[n]] + 0.5) / n_tracks[lay]
 
+    def stretch():
+        return sum(w * (height(u) - height(v)) ** 2 for (u, v), w in life.items())
+
+    best, best_rank = stretch(), {lay: list(r) for lay, r in rank.items()}
     hidden_layers = sorted(lay for lay in rank if 0 < lay < n_layers)
     for s in range(sweeps):
         forward = s % 2 == 0
@@ -297,14 +331,18 @@ def _sweep(table, layer, n_layers, track, n_tracks, neighbours, sweeps) -> dict:
             m = n_tracks[lay]
             key = {}
             for k in range(m):
-                ys = [height(p) for n in members.get((lay, k), ()) for p in neighbours[n]
-                      if (layer[p] < lay if forward else layer[p] > lay)]
+                ws = [(life.get((n, p), 0.0) + life.get((p, n), 0.0), height(p)) for n in members.get((lay, k), ())
+                      for p in neighbours[n] if (layer[p] < lay if forward else layer[p] > lay)]
+                total = sum(w for w, _ in ws)
                 # a track without neighbours on that side keeps its height; ties keep the order
-                y = sum(ys) / len(ys) if ys else 1.0 - (rank[lay][k] + 0.5) / m
+                y = sum(w * h for w, h in ws) / total if total else 1.0 - (rank[lay][k] + 0.5) / m
                 key[k] = (-y, rank[lay][k])
             for r, k in enumerate(sorted(range(m), key=key.__getitem__)):
                 rank[lay][k] = r
-    return {n: rank[layer[n]][k] for n, k in track.items()}
+        now = stretch()
+        if now < best:
+            best, best_rank = now, {lay: list(r) for lay, r in rank.items()}
+    return {n: best_rank[layer[n]][k] for n, k in track.items()}
 
 
 def _room(c: int, m: int, gap: float) -> float:
@@ -320,19 +358,6 @@ def _stagger(m: int, gap: float) -> int:
     """Sub-columns for a layer of ``m`` places: the number (fewest on a tie) with the most
     room (:func:`_room`)."""
     return max(range(1, min(MAX_STAGGER, m) + 1), key=lambda c: (_room(c, m, gap), -c))
-
-
-#: Vertical shifts, in units of a layer's own place spacing, tried for each layer (in this
-#: order of preference) so its nodes do not line up with those of the layers just before.
-PHASES = (0.0, 0.25, -0.25, 0.125, -0.125, 0.375, -0.375)
-
-#: Layers on either side of a layer whose nodes its shift keeps away from. **Our choice**.
-PHASE_LOOKBACK = 3
-
-#: Distance (unit square) beyond which a shift gains nothing: about 30 pixels on a picture
-#: 800 pixels wide, more than a drawn node needs. **Our choice**. Below it, a layer is
-#: shifted only when that moves its nodes further from their neighbours.
-PHASE_ENOUGH = 0.04
 
 
 def _coordinates(table, layer, rank, n_tracks, last) -> dict:
@@ -410,7 +435,7 @@ def layered_layout(nodes: Iterable, edges: Iterable, *, grace: int = GRACE, swee
         neighbours[u].append(v)
         neighbours[v].append(u)
     track, n_tracks = _assign_tracks(table, layer, last, neighbours, grace)
-    rank = _sweep(table, layer, last, track, n_tracks, neighbours, sweeps)
+    rank = _sweep(table, layer, last, track, n_tracks, neighbours, life, sweeps)
     positions = _coordinates(table, layer, rank, n_tracks, last)
     return Layout(positions, layer, rank, last + 1, grace)
 
@@ -476,14 +501,10 @@ def to_pixels(positions: Mapping, width: float, height: float, margin: tuple[flo
     return {n: (left + x * w, top + (1.0 - y) * h) for n, (x, y) in positions.items()}
 
 
-#: Radii (pixels) of a drawn node: hidden nodes shrink with the room, never below ``min``.
-NODE_RADIUS = {"max": 9.0, "min": 1.5, "fill": 0.42}
-
-
 def node_radius(spacing_px: float) -> float:
     """Radius of a drawn hidden node when the closest two centres are ``spacing_px`` apart:
     ``fill`` of the spacing (so neighbours keep a gap), clipped to ``[min, max]``. The viewer
-    (``viewer/static/viewer.js``) uses the same rule.
+    (``viewer/static/render.js``) uses the same rule.
 
     >>> node_radius(100.0), node_radius(10.0), node_radius(1.0)
     (9.0, 4.2, 1.5)

@@ -25,7 +25,7 @@ DATA = Path(__file__).parent / "data"
 
 # Rendered sizes: a PNG frame's axes (8 x 6.4 in at 100 dpi, axes 0.96 x 0.80 of it, drawn
 # over x in [-0.16, 1.16] and y in [-0.06, 1.06]: margins in pixels around the unit square)
-# and the viewer's graph canvas at a 1280-pixel-wide window (viewer.js MARGIN).
+# and the viewer's graph canvas at a 1280-pixel-wide window (viewer/static/render.js MARGIN).
 PNG = (768, 512, (0.16 / 1.32 * 768, 0.06 / 1.12 * 512, 0.16 / 1.32 * 768, 0.06 / 1.12 * 512))
 VIEWER = (1280 - 360, 560, (48, 16, 56, 16))
 
@@ -127,17 +127,22 @@ def _crossings(lay, edges):
     return n
 
 
-def test_barycenter_sweeps_untangle_a_crossed_ladder():
-    # inputs 0 (top) .. 3 (bottom) each feed one hidden node, each feeding output index i.
-    # The hidden nodes are born in reverse order, so the greedy placement alone crosses them.
-    ins = [(i, "input", i, 0, None) for i in range(4)]
-    outs = [(4 + i, "output", i, 0, None) for i in range(4)]
-    hid = [(8 + i, "hidden", None, 10 - i, None) for i in range(4)]
-    edges = [(i, 8 + i, 10 - i, None) for i in range(4)] + [(8 + i, 4 + i, 10 - i, None) for i in range(4)]
-    nodes, edges = _spans(ins + outs + hid, edges)
-    assert _crossings(layered_layout(nodes, edges, sweeps=4), edges) == 0
-    ys = [layered_layout(nodes, edges).positions[8 + i][1] for i in range(4)]
-    assert ys == sorted(ys, reverse=True)  # hidden i level with input i
+def test_barycenter_sweeps_follow_the_edges_that_live_longest():
+    # a (4) is born between in 0 and out 0 (top), b (5) between in 1 and out 1 (bottom); from
+    # step 2 on, for the rest of the run, a hangs off in 1 and b off in 0 (and on to c, d).
+    # Placed at birth, a above b: in 1 -> a and in 0 -> b cross for the whole run, and so do
+    # a -> d and b -> c. The sweeps, weighting each edge by its lifetime, swap a and b.
+    nodes, edges = _spans(
+        [(0, "input", 0, 0, None), (1, "input", 1, 0, None), (2, "output", 0, 0, None), (3, "output", 1, 0, None),
+         (4, "hidden", None, 1, None), (5, "hidden", None, 1, None), (6, "hidden", None, 2, None),
+         (7, "hidden", None, 2, None)],
+        [(0, 4, 1, 2), (4, 2, 1, 2), (1, 5, 1, 2), (5, 3, 1, 2), (1, 4, 2, None), (4, 7, 2, None), (7, 3, 2, None),
+         (0, 5, 2, None), (5, 6, 2, None), (6, 2, 2, None), (0, 6, 1000, None)])
+    alive = [e for e in edges if e.death is None]
+    unswept = layered_layout(nodes, edges, sweeps=0)
+    assert unswept.positions[4][1] > unswept.positions[5][1] and _crossings(unswept, alive) == 2
+    swept = layered_layout(nodes, edges)
+    assert swept.positions[4][1] < swept.positions[5][1] and _crossings(swept, alive) == 0
 
 
 def test_layout_is_deterministic_and_ignores_the_order_nodes_are_listed(acrobot_full):

@@ -267,7 +267,7 @@ def test_a_graph_of_thousands_of_edges_is_drawn_as_a_density(browser, tmp_path):
     page = Page(browser, write_viewer(run))
     try:
         assert page.text("#stat-hidden") == "1000" and page.text("#stat-edges") == str(len(g["edges"]))
-        assert len(g["edges"]) > 5000  # above viewer.js HUGE_GRAPH: the density picture
+        assert len(g["edges"]) > 5000  # above render.js HUGE_GRAPH: the density picture
         _no_overlap(page.js("smgrnnViewer.debug.nodes()"))
         ms = page.js("""() => { const g = document.getElementById('graph').getContext('2d'), t0 = performance.now();
                                 smgrnnViewer.setStep(0); smgrnnViewer.setStep(Number(document.getElementById('slider').max));
