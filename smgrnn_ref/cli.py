@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _demo(args) -> int:
@@ -122,6 +123,40 @@ def _report(args) -> int:
     return 0
 
 
+def _can_open_browser() -> bool:
+    """Whether a graphical browser can open: on Linux only with a display (without one,
+    ``webbrowser`` would start a console browser in the terminal instead)."""
+    import os
+
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _view(args) -> int:
+    """``smgrnn-ref view``: a run's topology.html, written first when missing or older than
+    the run's logs, then opened in the browser (or its path printed where there is none)."""
+    import webbrowser
+
+    from .rundir import EVENTS_FILE, GRAPH_FILE, METRICS_FILE, TOPOLOGY_FILE
+    from .viewer import VIEWER_FILE, write_viewer
+    from .viewer.data import PRUNE_CANDIDATES_FILE
+
+    run = Path(args.run_dir)
+    page = run / VIEWER_FILE
+    logs = [run / name for name in (TOPOLOGY_FILE, EVENTS_FILE, GRAPH_FILE, METRICS_FILE, PRUNE_CANDIDATES_FILE)
+            if (run / name).is_file()]
+    stale = page.is_file() and any(p.stat().st_mtime > page.stat().st_mtime for p in logs)
+    if args.rebuild or stale or not page.is_file():
+        write_viewer(run)
+    uri = page.resolve().as_uri()
+    if args.no_open or not _can_open_browser() or not webbrowser.open(uri):
+        print(page.resolve())
+    else:
+        print(f"opened {page.resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +221,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write results.csv, results.md and figures (default: ROOT)")
     p.add_argument("--no-figures", action="store_true", help="table only")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser(
+        "view",
+        help="open a run's interactive topology viewer (topology.html) in the browser",
+        description="Open RUN_DIR/topology.html, a self-contained page showing the graph at every "
+        "step and why it changed (docs/viewer.md). The page is written first when it is missing or "
+        "older than the run's logs. Without a browser, its path is printed.",
+    )
+    p.add_argument("run_dir", help="a run directory")
+    p.add_argument("--rebuild", action="store_true", help="write the page again even if it is up to date")
+    p.add_argument("--no-open", action="store_true", help="only write the page and print its path")
+    p.set_defaults(func=_view)
     return parser
 
 
