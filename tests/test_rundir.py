@@ -236,6 +236,8 @@ def test_sigterm_raises_interrupt_inside_the_block_only():
 
 #: Every public name ``smgrnn_ref/distill.py`` and ``smgrnn_ref/viz.py`` defined before they
 #: became packages (commit 9dce2e8): notebooks, scripts and users import them from there.
+#: (Except ``StableLayout``, replaced by the run-wide layered layout: ``viz.run_layout``,
+#: ``viz.snapshots_layout``, ``viz.graph_layout``.)
 OLD_DISTILL_NAMES = [
     "DEFAULT_ENGINE", "VARIANTS", "STREAMS", "ENV_SEED_BOUND", "EVENT_KINDS", "METRICS_COLUMNS", "CONFIG_FILE",
     "METRICS_FILE", "EVENTS_FILE", "TOPOLOGY_FILE", "GRAPH_FILE", "CHECKPOINT_DIR", "PLOT_FILE", "FRAMES_DIR",
@@ -247,7 +249,7 @@ OLD_DISTILL_NAMES = [
 OLD_VIZ_NAMES = [
     "TOPOLOGY_FILE", "METRICS_FILE", "NODE_COLORS", "POSITIVE_COLOR", "NEGATIVE_COLOR", "ADDED_COLOR", "GHOST_COLOR",
     "XLIM", "YLIM", "snapshot", "snapshot_to_graph", "write_snapshot", "read_snapshots", "diff_snapshots",
-    "StableLayout", "NODE_SIZE", "ARROW_EDGE_LIMIT", "legend_handles", "draw", "render_frames", "animate",
+    "NODE_SIZE", "ARROW_EDGE_LIMIT", "legend_handles", "draw", "render_frames", "animate",
     "REQUIRED_METRICS", "read_metrics", "plot_training", "seed_band", "plot_runs",
 ]
 
