@@ -58,8 +58,9 @@ def _edge_width(w: float, clip: float) -> float:
     return 0.4 + 2.6 * min(abs(w) / clip, 1.0)
 
 
-def _draw_edges(ax, segs, colors, widths, *, arrows, ls="-", alpha=0.75, zorder=1.0, shrink=6.0):
-    """Draw directed edges ``segs = [((x0, y0), (x1, y1)), ...]`` in one style."""
+def _draw_edges(ax, segs, colors, widths, *, arrows, ls="-", alpha=0.75, zorder=1.0, shrink=6.0, head="-|>"):
+    """Draw directed edges ``segs = [((x0, y0), (x1, y1)), ...]`` in one style (``arrows``:
+    as arcs ending in ``head``, else straight lines)."""
     if not segs:
         return
     if not arrows:
@@ -74,16 +75,16 @@ def _draw_edges(ax, segs, colors, widths, *, arrows, ls="-", alpha=0.75, zorder=
         # A slight arc separates a relay path i -> r -> j from the kept edge i -> j, and the
         # two directions of a 2-cycle bend to opposite sides.
         ax.add_patch(FancyArrowPatch(
-            p, q, arrowstyle="-|>", mutation_scale=7 + 1.5 * lw, connectionstyle="arc3,rad=0.12",
+            p, q, arrowstyle=head, mutation_scale=7 + 1.5 * lw, connectionstyle="arc3,rad=0.12",
             color=color, linewidth=lw, linestyle=ls, alpha=alpha, shrinkA=shrink, shrinkB=shrink,
             zorder=zorder,
         ))
 
 
-def legend_handles(*, marks: bool = False):
-    """Legend entries of :func:`draw` (node kinds, weight sign, added, pruned; with ``marks``
-    also the relay's parent edge and the pruning candidates), for a figure of several panels
-    that wants one shared legend (``fig.legend(handles=legend_handles())``)."""
+def legend_handles(*, parents: bool = False, candidates: bool = False):
+    """Legend entries of :func:`draw` (node kinds, weight sign, added, pruned; on request the
+    relay's parent edge and the pruning candidates), for a figure of several panels that wants
+    one shared legend (``fig.legend(handles=legend_handles())``)."""
     from matplotlib.lines import Line2D
 
     def node(kind):
@@ -100,9 +101,10 @@ def legend_handles(*, marks: bool = False):
         Line2D([], [], color=GHOST_COLOR, lw=1.5, ls="--", marker="o", ms=8, mfc="none",
                mec=GHOST_COLOR, label="pruned"),
     ]
-    if marks:
-        handles += [Line2D([], [], color=PARENT_COLOR, lw=6, alpha=0.8, label="relay's parent edge"),
-                    Line2D([], [], color=CANDIDATE_COLOR, lw=6, alpha=0.8, label="pruning candidate")]
+    if parents:
+        handles.append(Line2D([], [], color=PARENT_COLOR, lw=6, alpha=0.8, label="relay's parent edge"))
+    if candidates:
+        handles.append(Line2D([], [], color=CANDIDATE_COLOR, lw=6, alpha=0.8, label="pruning candidate"))
     return handles
 
 
@@ -193,11 +195,12 @@ def draw(
     scale = _Scale.of(ax, pos, kinds, G.number_of_edges(), arrows)
     # Ghosts first, underneath everything alive.
     _draw_ghosts(ax, pos, removed_edges, removed_ids, scale)
-    _draw_marks(ax, pos, list(candidate_edges), list(parent_edges))
+    candidate_edges, parent_edges = list(candidate_edges), list(parent_edges)
+    _draw_marks(ax, pos, candidate_edges, parent_edges, scale)
     _draw_weighted_edges(ax, G, pos, {(int(u), int(v)) for u, v in added_edges}, weight_clip, scale)
     _draw_nodes(ax, G, pos, kinds, {int(n) for n in added_nodes}, scale)
     _draw_labels(ax, G, pos, kinds, removed_ids, scale, node_labels)
-    _style_axes(ax, title, legend, marks=bool(candidate_edges or parent_edges))
+    _style_axes(ax, title, legend, parents=bool(parent_edges), candidates=bool(candidate_edges))
     return ax
 
 
@@ -271,12 +274,13 @@ def _draw_ghosts(ax, pos, removed_edges: list, removed_ids: list, scale: _Scale)
                    edgecolors=GHOST_COLOR, linewidths=1.5, linestyles="--", zorder=2)
 
 
-def _draw_marks(ax, pos, candidates: list, parents: list) -> None:
-    """Wide translucent halos under the edges: sky blue for pruning candidates, yellow for a
-    relay's parent edge (the viewer's colours)."""
+def _draw_marks(ax, pos, candidates: list, parents: list, scale: "_Scale") -> None:
+    """Wide translucent halos under the edges, along the same arcs: sky blue for pruning
+    candidates, yellow for a relay's parent edge (the viewer's colours)."""
     for edges, color in ((candidates, CANDIDATE_COLOR), (parents, PARENT_COLOR)):
         segs = [(pos[int(u)], pos[int(v)]) for u, v in edges]
-        _draw_edges(ax, segs, [color] * len(segs), [7.0] * len(segs), arrows=False, alpha=0.7, zorder=0.5)
+        _draw_edges(ax, segs, [color] * len(segs), [7.0] * len(segs), arrows=scale.arrows, alpha=0.7,
+                    zorder=0.5, shrink=scale.shrink, head="-")
 
 
 def _draw_weighted_edges(ax, G, pos: dict, added_edges: set, weight_clip: float, scale: _Scale) -> None:
@@ -334,7 +338,7 @@ def _draw_labels(ax, G, pos: dict, kinds: dict, ghosts: list, scale: _Scale, nod
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.85})
 
 
-def _style_axes(ax, title: str | None, legend: bool, marks: bool = False) -> None:
+def _style_axes(ax, title: str | None, legend: bool, parents: bool = False, candidates: bool = False) -> None:
     """The fixed extent, no ticks or spines, the title and the legend under the axes."""
     ax.set_xlim(*XLIM)
     ax.set_ylim(*YLIM)
@@ -345,9 +349,9 @@ def _style_axes(ax, title: str | None, legend: bool, marks: bool = False) -> Non
     if title is not None:
         ax.set_title(title, fontsize=11)
     if legend:
-        handles = legend_handles(marks=marks)
+        handles = legend_handles(parents=parents, candidates=candidates)
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0),
-                  ncol=min(len(handles), 7 if not marks else 5), fontsize=8, frameon=False, handlelength=1.8,
+                  ncol=7 if len(handles) <= 7 else 5, fontsize=8, frameon=False, handlelength=1.8,
                   columnspacing=1.2)
 
 
