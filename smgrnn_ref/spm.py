@@ -373,9 +373,8 @@ def n_random_edges(rho_rand: float, n_nodes: int) -> int:
 
     Parameters
     ----------
-    rho_rand : float
-    n_nodes : int
-        ``N_t``, all nodes of the graph.
+    rho_rand, n_nodes : float, int
+        ``rho_rand`` and ``N_t``, all nodes of the graph.
 
     Returns
     -------
@@ -423,6 +422,11 @@ def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool
     if allow_cycles:
         return True
     return not nx.has_path(G, v, u)
+
+
+def _targets(G: nx.DiGraph) -> list[int]:
+    """Sorted non-input nodes: the possible heads of a new edge."""
+    return sorted(n for n, k in G.nodes(data="kind") if k != "input")
 
 
 def new_edge_pool(G: nx.DiGraph, allow_cycles: bool) -> list[tuple[int, int]]:
@@ -648,10 +652,8 @@ def n_pruned(eta_prune: float, n_candidates: int) -> int:
 
     Parameters
     ----------
-    eta_prune : float
-        In ``[0, 1]``.
-    n_candidates : int
-        ``|W_t|``.
+    eta_prune, n_candidates : float, int
+        ``eta_prune`` in ``[0, 1]`` and ``|W_t|``.
 
     Returns
     -------
@@ -712,8 +714,8 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
         weights go into the events, so an engine whose arrays are ahead of the graph reports
         the trained ones.
     on_candidates : callable, optional
-        Called with the :class:`~smgrnn_ref.events.PruneCandidates` of ``W_t`` (each edge with
-        ``w_k`` and ``mu_k``), also when ``W_t`` is empty: the record of what was judged.
+        Receives ``W_t`` as a :class:`~smgrnn_ref.events.PruneCandidates` (each edge with
+        ``w_k`` and ``mu_k``; also when empty): the record of what was judged.
 
     Returns
     -------
@@ -804,10 +806,8 @@ def is_pruning_step(t: int, s: int) -> bool:
 
     Parameters
     ----------
-    t : int
-        The training step.
-    s : int
-        The pruning period (``SPMConfig.s``).
+    t, s : int
+        The training step and the pruning period (``SPMConfig.s``).
 
     Returns
     -------
@@ -891,13 +891,6 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
         events += random_growth(G, t, rng, cfg, is_valid=is_valid)
     return events
 
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _targets(G: nx.DiGraph) -> list[int]:
-    """Sorted non-input nodes: the possible heads of a new edge."""
-    return sorted(n for n, k in G.nodes(data="kind") if k != "input")
 
 
 __all__ = [

@@ -170,6 +170,32 @@ def test_checkpoint_round_trip_then_rewind_cuts_the_logs(tmp_path):
     assert {name: (run.path / name).read_bytes() for name in at_ck} == at_ck
 
 
+def test_rewinding_a_run_from_before_prune_candidates_jsonl_creates_it(tmp_path):
+    # a run started before the file existed: no prune_candidates.jsonl, no size for it in the
+    # checkpoint; after the rewind it exists (empty), so the resumed run can append and
+    # checkpoint it
+    run = RunDir(tmp_path / "old")
+    run.create({"steps": 9})
+    run.prune_candidates.unlink()
+    data = {"obs": np.zeros((0, 2)), "logits": np.zeros((0, 1)), "next": 0, "capacity": 4}
+    import smgrnn_ref.rundir.directory as directory
+
+    old_logs = ("events.jsonl", "topology.jsonl")
+    orig = directory.LOG_FILES
+    directory.LOG_FILES = old_logs  # the checkpoint as the old code wrote it
+    try:
+        run.write_checkpoint(_graph(), data, _state(3))
+    finally:
+        directory.LOG_FILES = orig
+    ck = run.read_checkpoint()
+    assert sorted(ck.state["files"]) == sorted(old_logs)
+    run.rewind(ck)
+    assert run.prune_candidates.read_text() == ""
+    run.append_prune_candidates([PruneCandidates(step=30, candidates=[])])
+    assert "prune_candidates.jsonl" in json.loads((run.write_checkpoint(_graph(), data, _state(4)) /
+                                                   "state.json").read_text())["files"]
+
+
 def test_a_crash_between_the_renames_leaves_the_old_checkpoint(tmp_path):
     run = RunDir(tmp_path)
     run.create({})
