@@ -270,6 +270,16 @@ def _check_event(ev, lineno) -> dict:
     return ev
 
 
+def _snapshot_steps(snapshots: list) -> list[int]:
+    """The snapshots' steps, checked: at least one snapshot, in increasing step order."""
+    if not snapshots:
+        raise ValueError("no topology snapshot: the run wrote no topology.jsonl line")
+    steps = [s["step"] for s in snapshots]
+    if any(b <= a for a, b in zip(steps, steps[1:])):
+        raise ValueError(f"topology snapshots are not in increasing step order: {steps[:10]}...")
+    return steps
+
+
 def build_history(snapshots: Sequence[Mapping], events: Iterable[Mapping]) -> RunHistory:
     """Replay a run's logs: every node and edge lifetime, checked snapshot by snapshot.
 
@@ -292,11 +302,7 @@ def build_history(snapshots: Sequence[Mapping], events: Iterable[Mapping]) -> Ru
         events before it do not lead to.
     """
     snapshots = list(snapshots)
-    if not snapshots:
-        raise ValueError("no topology snapshot: the run wrote no topology.jsonl line")
-    steps = [s["step"] for s in snapshots]
-    if any(b <= a for a, b in zip(steps, steps[1:])):
-        raise ValueError(f"topology snapshots are not in increasing step order: {steps[:10]}...")
+    steps = _snapshot_steps(snapshots)
     events = [_check_event(ev, i) for i, ev in enumerate(events, start=1)]
     for i in range(1, len(events)):
         if events[i]["step"] < events[i - 1]["step"]:
@@ -353,11 +359,7 @@ def snapshots_history(snapshots: Sequence[Mapping]) -> RunHistory:
     [(0, 1, 0, 5), (0, 2, 5, None), (2, 1, 5, None)]
     """
     snapshots = list(snapshots)
-    if not snapshots:
-        raise ValueError("no topology snapshot to lay out")
-    steps = [s["step"] for s in snapshots]
-    if any(b <= a for a, b in zip(steps, steps[1:])):
-        raise ValueError(f"topology snapshots are not in increasing step order: {steps[:10]}...")
+    steps = _snapshot_steps(snapshots)
     b = _Builder()
     b.start(snapshots[0])
     for prev, snap in zip(steps, snapshots[1:]):
