@@ -138,9 +138,8 @@ def _view(args) -> int:
     the run's logs, then opened in the browser (or its path printed where there is none)."""
     import webbrowser
 
-    from .rundir import EVENTS_FILE, GRAPH_FILE, METRICS_FILE, TOPOLOGY_FILE
-    from .viewer import VIEWER_FILE, write_viewer
-    from .viewer.data import PRUNE_CANDIDATES_FILE
+    from .rundir import EVENTS_FILE, GRAPH_FILE, METRICS_FILE, PRUNE_CANDIDATES_FILE, TOPOLOGY_FILE, VIEWER_FILE
+    from .viewer import write_viewer
 
     run = Path(args.run_dir)
     page = run / VIEWER_FILE
@@ -173,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="distil a shipped expert into an SMGrNN student (DAgger-style)",
         description="Distil a shipped expert into an SMGrNN student. Writes a run directory "
         "(config.json, metrics.csv, events.jsonl, topology.jsonl, graph.json, checkpoint/, "
-        "training.png, frames/, topology.gif); see docs/distillation.md.",
+        "training.png, frames/, topology.gif, topology.html); see docs/distillation.md.",
     )
     p.add_argument("--env", help="gymnasium env id with a shipped expert (default CartPole-v1)")
     p.add_argument("--variant", choices=VARIANTS, help="full (default), static, growth-only, no-random or mlp")

@@ -7,6 +7,7 @@ graph file), never copied from a previous run.
 
 import csv
 import json
+import math
 import os
 from collections import Counter
 
@@ -41,6 +42,7 @@ from smgrnn_ref.events import event_from_dict
 from smgrnn_ref.experts import SUPPORTED_ENVS, load_expert
 from smgrnn_ref.graph import hidden_nodes, n_params
 from smgrnn_ref.io import graph_to_dict, load_graph
+from smgrnn_ref.rundir import read_prune_candidates
 from smgrnn_ref.viz import read_snapshots, snapshot
 
 ENV = "CartPole-v1"
@@ -239,6 +241,51 @@ def test_every_artifact_exists_and_is_well_formed(full_run):
     assert len(frames) == len(snaps)
     with Image.open(out / "topology.gif") as im:
         assert im.format == "GIF" and im.n_frames == len(snaps)
+    assert "smgrnn-data" in (out / "topology.html").read_text(encoding="utf-8")  # the viewer
+
+
+def _judged_unstable(window, lam):
+    """The instability criterion, computed here: |mu| < 0.5 sigma and sigma^2 > lambda |mu|."""
+    x = np.asarray(window)
+    mu = x.mean()
+    var = ((x - mu) ** 2).mean()
+    return abs(mu) < 0.5 * np.sqrt(var) and var > lam * abs(mu)
+
+
+@pytest.mark.slow
+def test_the_run_records_each_relays_window_and_each_pruning_steps_candidates(full_run):
+    cfg, out, _ = full_run
+    events = read_events(out / "events.jsonl")
+    relays = [e for e in events if e.kind == "relay_inserted"]
+    assert relays and all(len(e.window) == cfg.spm.T and _judged_unstable(e.window, cfg.spm.lambda_edge)
+                          for e in relays)
+    records = read_prune_candidates(out / "prune_candidates.jsonl")
+    assert [r.step for r in records] == list(range(cfg.spm.s, cfg.steps + 1, cfg.spm.s))  # empty ones too
+    for r in records:
+        drawn = {e.edge for e in events if e.kind == "edge_pruned" and e.step == r.step}
+        listed = [(u, v) for u, v, _, _ in r.candidates]
+        assert drawn <= set(listed) and len(drawn) == math.ceil(cfg.spm.eta_prune * len(listed))
+        assert all(abs(w) <= cfg.spm.tau_w and abs(mu) <= cfg.spm.tau_delta for _, _, w, mu in r.candidates)
+        weight = {e.edge: e.weight for e in events if e.kind == "edge_pruned" and e.step == r.step}
+        assert all(w == weight[(u, v)] for u, v, w, _ in r.candidates if (u, v) in weight)
+    assert sum(len(r.candidates) for r in records) > 0
+
+
+@pytest.mark.slow
+def test_both_engines_record_the_same_windows_and_candidate_sets(tmp_path):
+    runs = {}
+    for engine in ("reference", "fast"):
+        train(small_config(engine=engine), tmp_path / engine, progress=False, pictures=False)
+        runs[engine] = (read_events(tmp_path / engine / "events.jsonl"),
+                        read_prune_candidates(tmp_path / engine / "prune_candidates.jsonl"))
+    (ref_ev, ref_c), (fast_ev, fast_c) = runs["reference"], runs["fast"]
+    # the same edits and candidate edges; the numbers equal up to the engines' rounding
+    assert [(e.kind, e.step) for e in ref_ev] == [(e.kind, e.step) for e in fast_ev]
+    windows = [(a.window, b.window) for a, b in zip(ref_ev, fast_ev) if a.kind == "relay_inserted"]
+    assert windows and all(np.allclose(a, b, rtol=0, atol=1e-12) for a, b in windows)
+    assert [[c[:2] for c in r.candidates] for r in ref_c] == [[c[:2] for c in r.candidates] for r in fast_c]
+    assert all(np.allclose([c[2:] for c in a.candidates], [c[2:] for c in b.candidates], rtol=0, atol=1e-12)
+               for a, b in zip(ref_c, fast_c) if a.candidates)
 
 
 @pytest.mark.slow
@@ -299,6 +346,7 @@ def _artifacts(out):
     return {
         "graph": graph_to_dict(load_graph(out / "graph.json")),
         "events": (out / "events.jsonl").read_text(),
+        "candidates": (out / "prune_candidates.jsonl").read_text(),
         "topology": (out / "topology.jsonl").read_text(),
         "metrics": rows,
         "dataset": data,
@@ -334,6 +382,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
     a, b = _artifacts(tmp_path / "straight"), _artifacts(tmp_path / "cut")
     assert a["graph"] == b["graph"]  # same weights, biases, Adam state and windows, exactly
     assert a["events"] == b["events"] and a["events"]
+    assert a["candidates"] == b["candidates"] and a["candidates"]  # every pruning step's W_t, once
     assert a["topology"] == b["topology"]
     assert a["metrics"] == b["metrics"]
     assert a["state"] == b["state"]
@@ -367,6 +416,7 @@ def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     resume(cut, progress=False, pictures=False)
     a, b = _artifacts(tmp_path / "a"), _artifacts(cut)
     assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["metrics"] == b["metrics"]
+    assert a["candidates"] == b["candidates"]
 
 
 @pytest.mark.slow
@@ -424,6 +474,9 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
     assert code == 2 and "already holds a run" in io.err and listing(out) == before
     code, io = run_cli(["--config", str(conf), "--steps", "11", "--out", str(out), "--force"], capsys)
     assert code == 0 and json.loads((out / "config.json").read_text())["steps"] == 11
+    # nothing of the replaced run is left: its pruning step 10 once, the pictures and the viewer new
+    assert [r.step for r in read_prune_candidates(out / "prune_candidates.jsonl")] == [5, 10]
+    assert (out / "topology.html").is_file() and (out / "topology.gif").is_file()
     # a cap below the step-0 network (CartPole: at least the 2 output biases) is refused, nothing touched
     before = listing(out)
     code, io = run_cli(["--config", str(conf), "--max-params", "1", "--out", str(out), "--force"], capsys)

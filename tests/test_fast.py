@@ -89,10 +89,13 @@ def assert_graphs_equal(G1, G2, tol=1e-9):
 
 
 def assert_events_equal(ev1, ev2, tol=1e-9):
-    """Identical event sequences; a pruned edge reports its trained weight, equal within tol."""
+    """Identical event sequences; a pruned edge reports its trained weight and a relay the
+    window of updates it was judged on, equal within tol (training rounds differently)."""
     assert len(ev1) == len(ev2)
     for a, b in zip(ev1, ev2):
         da, db = a.to_dict(), b.to_dict()
+        xa, xb = np.array(da.pop("window", [])), np.array(db.pop("window", []))
+        assert xa.shape == xb.shape and np.all(np.abs(xa - xb) <= tol), (a, b)
         wa, wb = da.pop("weight", None), db.pop("weight", None)
         assert da == db, (a, b)
         if a.kind == "edge_pruned":

@@ -132,6 +132,7 @@ class Trainer:
         self.expert = load_expert(cfg.env_id)
         self.spm_cfg = variant_spm(cfg.variant, cfg.spm)
         self.episode = None
+        self.candidates = []  # the W_t a pruning step judged, for prune_candidates.jsonl
         self.evaluator = Evaluator(cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
         self._consistent = True  # False while a step updates the state
 
@@ -173,7 +174,8 @@ class Trainer:
     # -- one training step -------------------------------------------------------------------
 
     def train_step(self, t: int) -> list:
-        """Training step ``t``: label, act, one optimizer step, one SPM step; its SPM events."""
+        """Training step ``t``: label, act, one optimizer step, one SPM step; its SPM events
+        (and, in :attr:`candidates`, the candidate set of a pruning step)."""
         cfg, ep = self.cfg, self.episode
         # 1. the expert labels the visited state; the pair joins the bounded dataset
         label = self.expert.logits(ep.obs[None, :])[0]
@@ -191,8 +193,9 @@ class Trainer:
         # 3. one optimizer step on a minibatch of the dataset
         X, Y = self.dataset.sample(cfg.batch_size, self.rng["batch"])
         self.interval.add_loss(self.engine.train_step(X, Y))
-        # 4. one SPM step
-        events = self.engine.spm_step(t, self.rng["spm"])
+        # 4. one SPM step; a pruning step also reports the candidate set W_t it judged
+        self.candidates = []
+        events = self.engine.spm_step(t, self.rng["spm"], on_candidates=self.candidates.append)
         self.interval.count(events)
         return events
 
@@ -219,6 +222,7 @@ class Trainer:
                     events = self.train_step(t)
                     self.step = t
                     self.run_dir.append_events(events)
+                    self.run_dir.append_prune_candidates(self.candidates)
                     self._consistent = True
                     self._after_step(t, bar)
             except BaseException:
