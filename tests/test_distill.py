@@ -38,7 +38,7 @@ from smgrnn_ref.distill import (
 )
 from smgrnn_ref.engine import ENGINES
 from smgrnn_ref.events import event_from_dict
-from smgrnn_ref.experts import SUPPORTED_ENVS, load_expert
+from smgrnn_ref.experts import load_expert
 from smgrnn_ref.graph import hidden_nodes, n_params
 from smgrnn_ref.io import graph_to_dict, load_graph
 from smgrnn_ref.viz import read_snapshots, snapshot
@@ -168,7 +168,7 @@ def test_dataset_is_a_ring_buffer_and_samples_uniformly(tmp_path):
     for x in range(6):
         d.add([x], [10 * x])
     # slots 0, 1 were overwritten by 4, 5
-    assert sorted(d.obs[:, 0]) == [2, 3, 4, 5] and np.all(d.logits == 10 * d.obs)
+    assert sorted(d.obs[:, 0]) == [2, 3, 4, 5] and np.all(d.targets == 10 * d.obs)
     rng = np.random.default_rng(0)
     X = np.concatenate([d.sample(4, rng)[0] for _ in range(1000)])
     counts = np.bincount(X[:, 0].astype(int), minlength=6)[2:]
@@ -179,7 +179,7 @@ def test_dataset_is_a_ring_buffer_and_samples_uniformly(tmp_path):
     assert X.tolist() == [[1.0]] and Y.tolist() == [[2.0]]
     d.save(tmp_path / "d.npz")
     e = Dataset.load(tmp_path / "d.npz", 1, 1)
-    assert np.array_equal(e.obs, d.obs) and np.array_equal(e.logits, d.logits) and e.next == d.next
+    assert np.array_equal(e.obs, d.obs) and np.array_equal(e.targets, d.targets) and e.next == d.next
 
 
 # ------------------------------------------------------------------ a run and its artifacts
@@ -436,9 +436,12 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--env", "Pong-v5"], "supported env ids: " + ", ".join(SUPPORTED_ENVS)),
-        (["--env", "NoSuchEnv-v0"], "supported env ids"),
-        (["--env", "Pendulum-v1"], "discrete actions only"),
+        (["--env", "Pong-v5"], "unknown env id 'Pong-v5'"),
+        (["--env", "NoSuchEnv-v0"], "unknown env id 'NoSuchEnv-v0'"),
+        (["--env", "Blackjack-v1"], "Blackjack-v1 has observation space Tuple("),
+        (["--env", "CarRacing-v3"], "CarRacing-v3 has observation space Box(0, 255, (96, 96, 3), uint8); supported: a flat Box"),
+        (["--env", "MountainCarContinuous-v0"], "TrainConfig.steps: no default for env 'MountainCarContinuous-v0'"),
+        (["--env", "MountainCarContinuous-v0", "--steps", "5"], "no expert is shipped for env 'MountainCarContinuous-v0'"),
         (["--steps", "0"], "TrainConfig.steps"),
         (["--seed", "-1"], "TrainConfig.seed"),
         (["--resume"], "--resume needs the run directory"),

@@ -63,7 +63,7 @@ def _fake_zip(path, policy=("stable_baselines3.common.policies", "ActorCriticPol
                                         "low": "[-1.]", "high": "[1.]"}},
          "Pendulum-v1", r"action bound low=\[-1.0\] differs from Pendulum-v1's \[-2.0\]"),
         ({"policy": ("stable_baselines3.sac.policies", "SACPolicy")}, "CartPole-v1", "SAC needs a Box action space"),
-        ({}, "NoSuchEnv-v0", "cannot make env 'NoSuchEnv-v0'"),
+        ({}, "NoSuchEnv-v0", "unknown env id 'NoSuchEnv-v0'"),
     ],
 )
 def test_bad_zip_is_one_clear_error_and_writes_nothing(tmp_path, kwargs, env_id, match):
