@@ -343,6 +343,37 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
+def test_a_continuous_action_run_resumes_exactly(tmp_path, engine):
+    # Pendulum-v1: the actions are float vectors, stored in state.json and replayed on resume
+    cfg = small_config(env_id="Pendulum-v1", engine=engine, steps=70)
+    train(cfg, tmp_path / "straight", progress=False, pictures=False)
+
+    def hook(t):
+        if t == 43:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", progress=False, pictures=False, on_step=hook)
+    episode = json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())["episode"]
+    assert len(episode["actions"]) == 42  # the first episode (200 steps long) is under way
+    assert all(isinstance(a, list) and len(a) == 1 and -2.0 <= a[0] <= 2.0 for a in episode["actions"])
+    resume(tmp_path / "cut", progress=False, pictures=False)
+    a, b = _artifacts(tmp_path / "straight"), _artifacts(tmp_path / "cut")
+    assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["events"]
+    assert a["topology"] == b["topology"] and a["metrics"] == b["metrics"] and a["state"] == b["state"]
+    for key in a["dataset"]:
+        assert np.array_equal(a["dataset"][key], b["dataset"][key])
+    # the targets are the expert's deterministic torques for the visited states
+    obs, targets = a["dataset"]["obs"], a["dataset"]["logits"]
+    assert targets.shape == (70, 1)
+    expert = load_expert("Pendulum-v1")
+    for o, y in zip(obs, targets):  # one state at a time, as it was labelled
+        np.testing.assert_array_equal(expert.action(o[None, :])[0], y)
+    assert json.loads((tmp_path / "cut" / "config.json").read_text())["loss"] == "mse"
+
+
+@pytest.mark.slow
 def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     cfg = small_config(steps=30, checkpoint_every=10)
     train(cfg, tmp_path / "a", progress=False, pictures=False)

@@ -73,3 +73,35 @@ def test_kl_is_zero_at_the_target_and_mse_by_hand():
     expected = 0.75 * np.log(0.75 / 0.5) + 0.25 * np.log(0.25 / 0.5)
     assert float(kl(np.zeros((1, 2)), np.array([[np.log(3.0), 0.0]]))) == pytest.approx(expected, abs=1e-15)
     assert float(mse(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))) == pytest.approx((1 + 4) / 2)
+
+
+@pytest.mark.parametrize("cyclic", [False, True])
+def test_continuous_action_mse_gradients_match_central_differences(cyclic):
+    """A continuous-action student: one linear output (the action mean), MSE to the shipped
+    Pendulum-v1 expert's torques; both engines' gradients against central differences."""
+    from smgrnn_ref.config import AdamConfig, SPMConfig
+    from smgrnn_ref.experts import load_expert
+    from smgrnn_ref.fast import FastEngine
+
+    rng = np.random.default_rng(11)
+    G = _random_graph(rng, n_in=3, n_out=1, cyclic=cyclic)
+    plan = compile_plan(G, sweeps=3)
+    angle = rng.uniform(-np.pi, np.pi, 8)
+    X = np.column_stack([np.cos(angle), np.sin(angle), rng.uniform(-8.0, 8.0, 8)])
+    target = load_expert("Pendulum-v1").action(X)
+    assert target.shape == (8, 1) and np.all(np.abs(target) <= 2.0)
+    theta = get_params(G, list(plan.keys))
+    ref_loss, ref_grad = loss_and_grad(theta, plan, X, target, "mse")
+    fast_loss, fast_grad = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), loss="mse").loss_and_grad(X, target)
+    # the loss by hand: the mean over the batch of (mean output - action)^2
+    from smgrnn_ref.evaluate import forward_params
+
+    assert ref_loss == pytest.approx(np.mean((forward_params(theta, plan, X) - target) ** 2), rel=1e-12)
+    assert fast_loss == pytest.approx(ref_loss, rel=1e-12)
+    h = 1e-6
+    for i in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[i] = h
+        fd = (loss_params(theta + e, plan, X, target, "mse") - loss_params(theta - e, plan, X, target, "mse")) / (2 * h)
+        assert ref_grad[i] == pytest.approx(fd, rel=1e-5, abs=1e-7)
+        assert fast_grad[i] == pytest.approx(fd, rel=1e-5, abs=1e-7)
