@@ -170,14 +170,8 @@ def _view(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="fit a small fixed graph to a toy target and print the loss")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_demo)
-
+def _add_train_parser(sub) -> None:
+    """``smgrnn-ref train``: its options."""
     from .distill import VARIANTS
     from .engine import ENGINES
 
@@ -213,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
+
+def _add_expert_parser(sub) -> None:
+    """``smgrnn-ref expert import``: the options of :mod:`smgrnn_ref.expert_import`."""
     p = sub.add_parser("expert", help="expert files: convert a stable-baselines3 model")
     expert_sub = p.add_subparsers(dest="expert_command", required=True)
     from .expert_import import add_arguments as add_import_arguments
@@ -228,6 +225,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_arguments(p)
     p.set_defaults(func=_expert_import)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="fit a small fixed graph to a toy target and print the loss")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    _add_train_parser(sub)
+    _add_expert_parser(sub)
+
+    from .distill import VARIANTS
+    from .engine import ENGINES
     from .experiment import BACKENDS
 
     p = sub.add_parser(

@@ -44,9 +44,9 @@ the teacher is a one-line ``ValueError`` naming the teacher.
 
 Examples
 --------
+A teacher that always pushes right (``_doc_push_right`` returns ``np.ones(len(obs), int)``):
+
 >>> import numpy as np
->>> def push_right(obs):
-...     return np.ones(len(obs), dtype=int)
 >>> t = load_teacher("CartPole-v1", "smgrnn_ref.teachers:_doc_push_right")
 >>> t.kind, t.default_loss, t.targets(np.zeros((2, 4))).tolist()
 ('actions', 'ce', [[0.0, 1.0], [0.0, 1.0]])

@@ -196,8 +196,16 @@ def full_run(tmp_path_factory):
 @pytest.mark.slow
 def test_every_artifact_exists_and_is_well_formed(full_run):
     cfg, out, summary = full_run
-    # config.json: the run's config, exactly
-    assert train_config_from_dict(json.loads((out / "config.json").read_text())) == cfg
+    # config.json: the run's config, exactly, with the teacher it resolved to: the shipped
+    # expert (expert null) pinned by the sha256 of its .json, its logits, and the loss for them
+    import hashlib
+
+    from smgrnn_ref.experts import EXPERT_DIR
+
+    digest = hashlib.sha256((EXPERT_DIR / f"{ENV}.json").read_bytes()).hexdigest()
+    assert train_config_from_dict(json.loads((out / "config.json").read_text())) == cfg.replace(
+        expert_output="logits", expert_sha256=digest, loss="kl")
+    assert cfg.expert is None and cfg.loss is None
     # metrics.csv: the documented columns, a row per log_every and per evaluation
     header, rows = read_metrics(out / "metrics.csv")
     assert tuple(header) == METRICS_COLUMNS
