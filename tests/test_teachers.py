@@ -264,25 +264,7 @@ def test_evaluation_clips_the_students_action_to_the_bounds(output, applied):
 # ------------------------------------------------------------------ runs
 
 
-def run_cli(args, capsys):
-    from smgrnn_ref import cli
-
-    code = cli.main(["train", "--no-progress", *args])
-    return code, capsys.readouterr()
-
-
-def listing(root):
-    """Every path under ``root`` with its size and modification time."""
-    import os
-
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = os.path.join(dirpath, name)
-            st = os.stat(p)
-            out[os.path.relpath(p, root)] = (st.st_size, st.st_mtime_ns)
-    return out
-
+from test_distill import listing, run_cli  # noqa: E402  (the same helpers as the other run tests)
 
 SMALL = {"batch_size": 16, "log_every": 50, "eval_episodes": 1, "frame_every": 100, "checkpoint_every": 100,
          "engine": "reference"}
