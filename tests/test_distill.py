@@ -39,7 +39,7 @@ from smgrnn_ref.distill import (
 )
 from smgrnn_ref.engine import ENGINES
 from smgrnn_ref.events import event_from_dict
-from smgrnn_ref.experts import SUPPORTED_ENVS, load_expert
+from smgrnn_ref.experts import load_expert
 from smgrnn_ref.graph import hidden_nodes, n_params
 from smgrnn_ref.io import graph_to_dict, load_graph
 from smgrnn_ref.rundir import read_prune_candidates
@@ -170,7 +170,7 @@ def test_dataset_is_a_ring_buffer_and_samples_uniformly(tmp_path):
     for x in range(6):
         d.add([x], [10 * x])
     # slots 0, 1 were overwritten by 4, 5
-    assert sorted(d.obs[:, 0]) == [2, 3, 4, 5] and np.all(d.logits == 10 * d.obs)
+    assert sorted(d.obs[:, 0]) == [2, 3, 4, 5] and np.all(d.targets == 10 * d.obs)
     rng = np.random.default_rng(0)
     X = np.concatenate([d.sample(4, rng)[0] for _ in range(1000)])
     counts = np.bincount(X[:, 0].astype(int), minlength=6)[2:]
@@ -181,7 +181,7 @@ def test_dataset_is_a_ring_buffer_and_samples_uniformly(tmp_path):
     assert X.tolist() == [[1.0]] and Y.tolist() == [[2.0]]
     d.save(tmp_path / "d.npz")
     e = Dataset.load(tmp_path / "d.npz", 1, 1)
-    assert np.array_equal(e.obs, d.obs) and np.array_equal(e.logits, d.logits) and e.next == d.next
+    assert np.array_equal(e.obs, d.obs) and np.array_equal(e.targets, d.targets) and e.next == d.next
 
 
 # ------------------------------------------------------------------ a run and its artifacts
@@ -198,8 +198,16 @@ def full_run(tmp_path_factory):
 @pytest.mark.slow
 def test_every_artifact_exists_and_is_well_formed(full_run):
     cfg, out, summary = full_run
-    # config.json: the run's config, exactly
-    assert train_config_from_dict(json.loads((out / "config.json").read_text())) == cfg
+    # config.json: the run's config, exactly, with the teacher it resolved to: the shipped
+    # expert (expert null) pinned by the sha256 of its .json, its logits, and the loss for them
+    import hashlib
+
+    from smgrnn_ref.experts import EXPERT_DIR
+
+    digest = hashlib.sha256((EXPERT_DIR / f"{ENV}.json").read_bytes()).hexdigest()
+    assert train_config_from_dict(json.loads((out / "config.json").read_text())) == cfg.replace(
+        expert_output="logits", expert_sha256=digest, loss="kl")
+    assert cfg.expert is None and cfg.loss is None
     # metrics.csv: the documented columns, a row per log_every and per evaluation
     header, rows = read_metrics(out / "metrics.csv")
     assert tuple(header) == METRICS_COLUMNS
@@ -392,6 +400,37 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
+def test_a_continuous_action_run_resumes_exactly(tmp_path, engine):
+    # Pendulum-v1: the actions are float vectors, stored in state.json and replayed on resume
+    cfg = small_config(env_id="Pendulum-v1", engine=engine, steps=70)
+    train(cfg, tmp_path / "straight", progress=False, pictures=False)
+
+    def hook(t):
+        if t == 43:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", progress=False, pictures=False, on_step=hook)
+    episode = json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())["episode"]
+    assert len(episode["actions"]) == 42  # the first episode (200 steps long) is under way
+    assert all(isinstance(a, list) and len(a) == 1 and -2.0 <= a[0] <= 2.0 for a in episode["actions"])
+    resume(tmp_path / "cut", progress=False, pictures=False)
+    a, b = _artifacts(tmp_path / "straight"), _artifacts(tmp_path / "cut")
+    assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["events"]
+    assert a["topology"] == b["topology"] and a["metrics"] == b["metrics"] and a["state"] == b["state"]
+    for key in a["dataset"]:
+        assert np.array_equal(a["dataset"][key], b["dataset"][key])
+    # the targets are the expert's deterministic torques for the visited states
+    obs, targets = a["dataset"]["obs"], a["dataset"]["logits"]
+    assert targets.shape == (70, 1)
+    expert = load_expert("Pendulum-v1")
+    for o, y in zip(obs, targets):  # one state at a time, as it was labelled
+        np.testing.assert_array_equal(expert.action(o[None, :])[0], y)
+    assert json.loads((tmp_path / "cut" / "config.json").read_text())["loss"] == "mse"
+
+
+@pytest.mark.slow
 def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     cfg = small_config(steps=30, checkpoint_every=10)
     train(cfg, tmp_path / "a", progress=False, pictures=False)
@@ -489,9 +528,12 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--env", "Pong-v5"], "supported env ids: " + ", ".join(SUPPORTED_ENVS)),
-        (["--env", "NoSuchEnv-v0"], "supported env ids"),
-        (["--env", "Pendulum-v1"], "discrete actions only"),
+        (["--env", "Pong-v5"], "unknown env id 'Pong-v5'"),
+        (["--env", "NoSuchEnv-v0"], "unknown env id 'NoSuchEnv-v0'"),
+        (["--env", "Blackjack-v1"], "Blackjack-v1 has observation space Tuple("),
+        (["--env", "CarRacing-v3"], "CarRacing-v3 has observation space Box(0, 255, (96, 96, 3), uint8); supported: a flat Box"),
+        (["--env", "MountainCarContinuous-v0"], "TrainConfig.steps: no default for env 'MountainCarContinuous-v0'"),
+        (["--env", "MountainCarContinuous-v0", "--steps", "5"], "no expert is shipped for env 'MountainCarContinuous-v0'"),
         (["--steps", "0"], "TrainConfig.steps"),
         (["--seed", "-1"], "TrainConfig.seed"),
         (["--resume"], "--resume needs the run directory"),
