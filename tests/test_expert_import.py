@@ -178,8 +178,15 @@ def test_read_vecnormalize_refuses_code(tmp_path):
 
 @pytest.fixture(scope="module")
 def sb3():
-    pytest.importorskip("stable_baselines3", reason=SB3_MISSING)
-    torch = pytest.importorskip("torch", reason=SB3_MISSING)
+    """stable-baselines3, or a skip with the reason; CI (``.ci/run``) installs the extra and sets
+    ``SMGRNN_REQUIRE_EXPERTS=1``, which turns the skip into a failure there."""
+    try:
+        import stable_baselines3  # noqa: F401
+        import torch
+    except ImportError:
+        if os.environ.get("SMGRNN_REQUIRE_EXPERTS") == "1":
+            pytest.fail(f"the SB3 tests must run here (SMGRNN_REQUIRE_EXPERTS=1): {SB3_MISSING}")
+        pytest.skip(SB3_MISSING)
     torch.set_num_threads(1)
     import stable_baselines3
 
