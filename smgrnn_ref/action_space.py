@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ["OUTPUT_TRANSFORMS", "ActionSpace", "apply_transform", "validate_head"]
+__all__ = ["OUTPUT_TRANSFORMS", "ActionSpace", "apply_transform", "greedy_actions", "validate_head"]
 
 OUTPUT_TRANSFORMS: dict[str, str] = {
     "tanh_rescale": "a = low + (tanh(y) + 1) / 2 * (high - low), after y = clip(y, -pre_clip, pre_clip) when pre_clip is set",
@@ -165,6 +165,38 @@ def apply_transform(y, space: ActionSpace, transform: str, pre_clip: float | Non
     if pre_clip is not None:
         y = np.clip(y, -pre_clip, pre_clip)
     return low + 0.5 * (np.tanh(y) + 1.0) * (high - low)
+
+
+def greedy_actions(y, space: ActionSpace) -> np.ndarray:
+    """The greedy actions of a student (or of a teacher's targets) with outputs ``y``.
+
+    ``Discrete(n)``: ``argmax`` of each row (logits, probabilities or one-hot rows alike).
+    ``Box``: the row itself, **clipped** to ``[low, high]``: a student's outputs are the
+    action mean, linear, so nothing else keeps them inside the bounds (why clipping and not a
+    squashing ``tanh``: docs/distillation.md, "Continuous actions").
+
+    Parameters
+    ----------
+    y : ndarray, shape (batch, n)
+    space : ActionSpace
+
+    Returns
+    -------
+    ndarray
+        int64 of shape ``(batch,)`` (discrete) or float64 of shape ``(batch, n)`` (box).
+
+    Examples
+    --------
+    >>> greedy_actions(np.array([[0.1, 2.0], [3.0, -1.0]]), ActionSpace("discrete", 2))
+    array([1, 0])
+    >>> greedy_actions(np.array([[3.5], [-0.5]]), ActionSpace("box", 1, np.array([-2.0]), np.array([2.0])))
+    array([[ 2. ],
+           [-0.5]])
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if space.is_discrete:
+        return np.argmax(y, axis=1).astype(np.int64)
+    return np.clip(y, space.low, space.high)
 
 
 def validate_head(action_space, output_transform, pre_clip, n_out):

@@ -38,7 +38,11 @@ def _train(args) -> int:
 
     flags = {k: v for k, v in (("env_id", args.env), ("variant", args.variant), ("seed", args.seed),
                                ("engine", args.engine), ("max_params", args.max_params)) if v is not None}
+    teacher = {k: v for k, v in (("expert", args.expert), ("expert_output", args.expert_output)) if v is not None}
     if args.resume:
+        if teacher:
+            raise ValueError("--expert and --expert-output cannot be combined with --resume: a resumed run keeps "
+                             "its teacher (config.json)")
         if args.config:
             raise ValueError("--config cannot be combined with --resume: a resumed run keeps its config.json")
         if args.force:
@@ -66,6 +70,7 @@ def _train(args) -> int:
         # settings: TrainConfig defaults < per-env defaults < --config file < explicit options
         data = read_config_dict(args.config) if args.config else {}
         data.update(flags)
+        data.update(teacher)
         if args.steps is not None:
             data["steps"] = args.steps
         cfg = config_for_env(data)
@@ -83,6 +88,14 @@ def _train(args) -> int:
         + (" (stopped early: more than max_params parameters)" if summary.get("capped") else "")
     )
     return 0
+
+
+def _expert_import(args) -> int:
+    """``smgrnn-ref expert import``: a stable-baselines3 zip to a numpy expert
+    (:mod:`smgrnn_ref.expert_import`; needs the ``experts`` extra, for torch)."""
+    from .expert_import import run
+
+    return run(args)
 
 
 def _experiment(args) -> int:
@@ -138,9 +151,8 @@ def _view(args) -> int:
     the run's logs, then opened in the browser (or its path printed where there is none)."""
     import webbrowser
 
-    from .rundir import EVENTS_FILE, GRAPH_FILE, METRICS_FILE, TOPOLOGY_FILE
-    from .viewer import VIEWER_FILE, write_viewer
-    from .viewer.data import PRUNE_CANDIDATES_FILE
+    from .rundir import EVENTS_FILE, GRAPH_FILE, METRICS_FILE, PRUNE_CANDIDATES_FILE, TOPOLOGY_FILE, VIEWER_FILE
+    from .viewer import write_viewer
 
     run = Path(args.run_dir)
     page = run / VIEWER_FILE
@@ -157,25 +169,29 @@ def _view(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="fit a small fixed graph to a toy target and print the loss")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_demo)
-
+def _add_train_parser(sub) -> None:
+    """``smgrnn-ref train``: its options."""
     from .distill import VARIANTS
     from .engine import ENGINES
 
     p = sub.add_parser(
         "train",
-        help="distil a shipped expert into an SMGrNN student (DAgger-style)",
-        description="Distil a shipped expert into an SMGrNN student. Writes a run directory "
+        help="distil a teacher (a shipped expert, an expert file, a Python callable) into an SMGrNN student",
+        description="Distil a teacher into an SMGrNN student, DAgger-style. Writes a run directory "
         "(config.json, metrics.csv, events.jsonl, topology.jsonl, graph.json, checkpoint/, "
-        "training.png, frames/, topology.gif); see docs/distillation.md.",
+        "training.png, frames/, topology.gif, topology.html); see docs/distillation.md.",
     )
-    p.add_argument("--env", help="gymnasium env id with a shipped expert (default CartPole-v1)")
+    p.add_argument("--env", help="gymnasium env id or module:EnvClass, flat Box observations, Discrete or Box "
+                   "actions (default CartPole-v1)")
+    p.add_argument("--expert", metavar="PATH|module:function",
+                   help="the teacher: an expert file (stem, .npz, .json, or a directory holding <env>.json) or a "
+                   "Python callable from observations to actions / logits / probabilities (default: the expert "
+                   "shipped for --env)")
+    from .teachers import OUTPUT_KINDS
+
+    p.add_argument("--expert-output", choices=OUTPUT_KINDS,
+                   help="what a callable teacher returns (default: its 'output' attribute, or read off its return "
+                   "value where that is unambiguous)")
     p.add_argument("--variant", choices=VARIANTS, help="full (default), static, growth-only, no-random or mlp")
     p.add_argument("--seed", type=int, help="root seed (default 0)")
     p.add_argument("--steps", type=int, help="training steps (default: per env, smgrnn_ref.envs.DEFAULT_STEPS)")
@@ -190,6 +206,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
+
+def _add_expert_parser(sub) -> None:
+    """``smgrnn-ref expert import``: the options of :mod:`smgrnn_ref.expert_import`."""
+    p = sub.add_parser("expert", help="expert files: convert a stable-baselines3 model")
+    expert_sub = p.add_subparsers(dest="expert_command", required=True)
+    from .expert_import import add_arguments as add_import_arguments
+
+    p = expert_sub.add_parser(
+        "import",
+        help="convert a stable-baselines3 model zip (PPO/A2C, SAC, TD3) into a numpy expert",
+        description="Convert a stable-baselines3 model zip (PPO/A2C, SAC, TD3/DDPG MlpPolicy) into a numpy "
+        "expert (OUT/NAME.npz + .json) for `smgrnn-ref train --expert OUT/NAME`. Nothing in the zip is "
+        "unpickled. Needs torch to read the weights (pip install -e '.[experts]'); the result runs with "
+        "numpy only. See docs/experts.md.",
+    )
+    add_import_arguments(p)
+    p.set_defaults(func=_expert_import)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="fit a small fixed graph to a toy target and print the loss")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    _add_train_parser(sub)
+    _add_expert_parser(sub)
+
+    from .distill import VARIANTS
+    from .engine import ENGINES
     from .experiment import BACKENDS
 
     p = sub.add_parser(

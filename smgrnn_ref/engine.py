@@ -92,9 +92,10 @@ class Engine(Protocol):
         batch-mean activations and the applied weight changes. Returns the loss before the
         step; ``ValueError`` for bad input or a non-finite gradient."""
 
-    def spm_step(self, t: int, rng: np.random.Generator) -> list[Event]:
+    def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list[Event]:
         """One Structural Plasticity Module step at training step ``t``
-        (:func:`smgrnn_ref.spm.spm_step`); returns the events."""
+        (:func:`smgrnn_ref.spm.spm_step`); returns the events. ``on_candidates``, when given,
+        receives a pruning step's candidate set (a :class:`~smgrnn_ref.events.PruneCandidates`)."""
 
 
 class ReferenceEngine:
@@ -205,7 +206,7 @@ class ReferenceEngine:
         adam_step(self.G, keys, grad, self.adam)
         return float(loss)
 
-    def spm_step(self, t: int, rng: np.random.Generator) -> list[Event]:
+    def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list[Event]:
         """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
 
         Parameters
@@ -214,6 +215,8 @@ class ReferenceEngine:
             The training step (``>= 0``).
         rng : numpy.random.Generator
             Every random decision of the step.
+        on_candidates : callable, optional
+            Receives a pruning step's candidate set ``W_t`` (:func:`smgrnn_ref.spm.prune`).
 
         Returns
         -------
@@ -225,7 +228,7 @@ class ReferenceEngine:
         ValueError
             As :func:`smgrnn_ref.spm.spm_step`.
         """
-        events = spm_step(self.G, t, self.spm, rng)
+        events = spm_step(self.G, t, self.spm, rng, on_candidates=on_candidates)
         if events:
             self.invalidate()
         return events

@@ -203,15 +203,15 @@ def _repr_floats(text: str) -> np.ndarray | None:
 
 def _check_spaces(data: Mapping[str, Any], env_id: str, source: str):
     """The env's spaces, after checking that the zip was trained on the same ones."""
-    obs_space, act_space = _env_spaces(env_id)
+    obs_shape, act_space = _env_spaces(env_id)
     zobs, zact = data.get("observation_space"), data.get("action_space")
     if not isinstance(zobs, dict) or not isinstance(zact, dict):
         _fail(source, "the zip has no readable observation_space / action_space")
     if "spaces.box.Box" not in str(zobs.get(":type:")):
         _fail(source, f"the model's observation space is {zobs.get(':type:')}; only a flat Box is supported")
-    if list(zobs.get("_shape", [])) != list(obs_space.shape):
+    if list(zobs.get("_shape", [])) != list(obs_shape):
         _fail(source, f"the model was trained on observations of shape {tuple(zobs.get('_shape', []))}, "
-                      f"but {env_id} has {obs_space.shape}")
+                      f"but {env_id} has {obs_shape}")
     ztype = str(zact.get(":type:"))
     if act_space.is_discrete:
         if "spaces.discrete.Discrete" not in ztype or int(zact.get("n", -1)) != act_space.n:
@@ -225,7 +225,7 @@ def _check_spaces(data: Mapping[str, Any], env_id: str, source: str):
             zb = _repr_floats(zact.get(key))
             if zb is not None and (zb.shape != env_bound.shape or not np.allclose(zb, env_bound, rtol=1e-6, atol=1e-6)):
                 _fail(source, f"the model's action bound {key}={zb.tolist()} differs from {env_id}'s {env_bound.tolist()}")
-    return obs_space, act_space
+    return obs_shape, act_space
 
 
 def _describe(space_json: Mapping[str, Any]) -> str:
@@ -234,24 +234,12 @@ def _describe(space_json: Mapping[str, Any]) -> str:
 
 
 def _env_spaces(env_id: str):
-    """``(observation Box, ActionSpace)`` of ``env_id``; ValueError for unsupported spaces."""
-    import gymnasium as gym  # lazy, like evaluate_expert
+    """``(observation shape, ActionSpace)`` of ``env_id`` (a registered id or ``module:EnvClass``);
+    ValueError for an unknown env or unsupported spaces (:func:`smgrnn_ref.envs.env_info`)."""
+    from .envs import env_info  # lazy: gymnasium, like evaluate_expert
 
-    try:
-        env = gym.make(env_id)
-    except Exception as exc:  # gymnasium raises several error types for unknown ids
-        raise ValueError(f"cannot make env {env_id!r}: {exc}") from exc
-    try:
-        obs, act = env.observation_space, env.action_space
-    finally:
-        env.close()
-    if not isinstance(obs, gym.spaces.Box) or len(obs.shape) != 1:
-        raise ValueError(f"{env_id} has observation space {obs}; only a flat Box is supported")
-    if isinstance(act, gym.spaces.Discrete):
-        return obs, ActionSpace("discrete", int(act.n))
-    if isinstance(act, gym.spaces.Box) and len(act.shape) == 1:
-        return obs, ActionSpace("box", int(act.shape[0]), act.low.astype(np.float64), act.high.astype(np.float64))
-    raise ValueError(f"{env_id} has action space {act}; supported: Discrete or a flat Box")
+    info = env_info(env_id)
+    return info.observation_shape, info.action_space
 
 
 def _load_state_dict(pth: bytes, source: str) -> dict[str, np.ndarray]:
@@ -561,14 +549,14 @@ def import_sb3(
     data, pth, version, digest, source = _read_zip(model_zip)
     family, qualname = _policy_family(data, source)
     opts = _policy_options(data, family, source)
-    obs_space, space = _check_spaces(data, env_id, source)
+    obs_shape, space = _check_spaces(data, env_id, source)
     if family != "actor-critic" and space.is_discrete:
         _fail(source, f"{family.upper()} needs a Box action space")
     state = _load_state_dict(pth, source)
     layers, transform, pre_clip = _actor_layers(state, family, opts, source)
-    _check_widths(layers, int(obs_space.shape[0]), space, env_id, source)
+    _check_widths(layers, int(obs_shape[0]), space, env_id, source)
     if vecnormalize is not None:
-        obs_norm = read_vecnormalize(vecnormalize, int(obs_space.shape[0]))
+        obs_norm = read_vecnormalize(vecnormalize, int(obs_shape[0]))
     meta = dict(metadata or {})
     meta["env_id"] = env_id
     meta["imported_from"] = {

@@ -92,8 +92,8 @@ SHIPPED_EXPERTS: tuple[str, ...] = (
 """Environment ids for which an expert is shipped with the package (:func:`load_expert`)."""
 
 SUPPORTED_ENVS: tuple[str, ...] = ("CartPole-v1", "Acrobot-v1", "LunarLander-v3")
-"""The shipped experts with a discrete action space: the env ids distillation accepts
-until it learns continuous actions (then it can use :data:`SHIPPED_EXPERTS`)."""
+"""The shipped experts with a discrete action space (once the env ids distillation accepted;
+it now takes any env and teacher: :mod:`smgrnn_ref.teachers`)."""
 
 EXPERT_DIR: Path = Path(__file__).resolve().parent / "data" / "experts"
 """Folder holding the shipped ``<EnvId>.npz`` / ``<EnvId>.json`` pairs."""

@@ -3,7 +3,7 @@
 The picture TensorFlow Playground made famous, for a network whose topology grows: each frame
 shows, for one recorded training step of an :class:`smgrnn_ref.estimators.SMGrNNClassifier`,
 the class probabilities over the plane with the data on top (left) and the graph at that step
-(right), drawn by :func:`smgrnn_ref.viz.draw` with one :class:`smgrnn_ref.viz.StableLayout` for
+(right), drawn by :func:`smgrnn_ref.viz.draw` with one layered layout (:func:`smgrnn_ref.viz.snapshots_layout`) for
 all frames (so a node keeps its place for its whole life) and the changes since the previous
 frame highlighted (added in green, pruned as grey ghosts), exactly like a training run's
 topology frames.
@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .viz import StableLayout, diff_snapshots, draw, snapshot
+from .viz import Layout, diff_snapshots, draw, snapshot, snapshots_layout
 
 #: Grid points per axis of a boundary panel.
 RESOLUTION = 120
@@ -166,12 +166,13 @@ def plot_boundary(model, X, y, ax=None, *, record: int | None = None, resolution
 
 
 def render_boundary_frames(model, X, y, out_dir, *, every: int = 1, resolution: int = RESOLUTION,
-                           margin: float = MARGIN, dpi: int = 100, layout: StableLayout | None = None) -> list[Path]:
+                           margin: float = MARGIN, dpi: int = 100, layout: Layout | None = None) -> list[Path]:
     """One PNG per recorded step: the boundary (left) beside the graph (right).
 
     Frames are ``frame_0000.png``, ``frame_0001.png``, ... in ``out_dir`` (existing files of
     those names are overwritten). Each graph panel highlights the changes since the previous
-    frame; all frames share one :class:`~smgrnn_ref.viz.StableLayout` and the same figure.
+    frame; all frames share one layout (the layered layout of every recorded graph,
+    :func:`smgrnn_ref.viz.snapshots_layout`, as a training run's frames) and the same figure.
 
     Parameters
     ----------
@@ -181,8 +182,8 @@ def render_boundary_frames(model, X, y, out_dir, *, every: int = 1, resolution: 
     every : int
         Keep one recorded step in ``every`` (the last one always).
     dpi : int
-    layout : StableLayout, optional
-        The layout to continue from (a fresh one by default).
+    layout : Layout, optional
+        The positions of every node drawn (by default the layout of all the recorded graphs).
 
     Returns
     -------
@@ -209,11 +210,12 @@ def render_boundary_frames(model, X, y, out_dir, *, every: int = 1, resolution: 
     on_data = [P for _, P in est.staged_predict_proba(Xm)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    layout = StableLayout() if layout is None else layout
+    snaps = [snapshot(rec["graph"], rec["step"]) for rec in est.history_]
+    layout = snapshots_layout(snaps) if layout is None else layout
     paths, prev = [], None
     for i, r in enumerate(keep):
         rec = est.history_[r]
-        snap = snapshot(rec["graph"], rec["step"])
+        snap = snaps[r]
         d = diff_snapshots(prev if prev is not None else snap, snap)
         fig = Figure(figsize=FIGSIZE, dpi=dpi)
         # accuracy on the points drawn (whatever they are: training or test points)
@@ -222,7 +224,6 @@ def render_boundary_frames(model, X, y, out_dir, *, every: int = 1, resolution: 
                        title=f"step {rec['step']} (epoch {rec['epoch']}): accuracy {acc:.3f} on these points")
         G = rec["graph"]
         n_hidden = sum(1 for _, k in G.nodes(data="kind") if k == "hidden")
-        layout.update(G)
         draw(G, fig.add_axes(GRAPH_AXES), layout, added_edges=d["added_edges"], removed_edges=d["removed_edges"],
              added_nodes=d["added_nodes"], removed_nodes=d["removed_nodes"],
              title=f"{n_hidden} hidden nodes, {G.number_of_edges()} edges")

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import random
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from conftest import grow_with_reference_rules
 from smgrnn_ref.graph import hidden_nodes
-from smgrnn_ref.history import EdgeSpan, NodeSpan, build_history
-from smgrnn_ref.layered_layout import (
+from smgrnn_ref.viz.history import EdgeSpan, NodeSpan, build_history
+from smgrnn_ref.viz.layered_layout import (
     layered_layout,
     meeting_pairs,
     min_distance,
@@ -187,6 +189,68 @@ def test_no_two_nodes_overlap_on_a_500_node_growth_only_graph(growth_only):
     G, history = growth_only
     lay = layered_layout(history.nodes, history.edges)
     _check_no_overlap(history, lay, unit_min=0.01, png_min=5.0, viewer_radius_min=2.0)
+
+
+def _png_frame_nodes(history, lay, t):
+    """Draw the graph alive at step t as a PNG frame draws it (render_frames' figure and axes,
+    the run's layout) and read back what was drawn: each living node's centre and radius in
+    pixels, and the data-to-pixel transform."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from smgrnn_ref.viz import draw
+
+    alive = set(history.alive_nodes(t))
+    G = nx.DiGraph()
+    for n in history.nodes:
+        if n.id in alive:
+            G.add_node(n.id, kind=n.kind, index=n.index, bias=0.0)
+    G.add_edges_from(((history.edges[k].u, history.edges[k].v) for k in history.alive_edges(t)), weight=0.1)
+    fig = Figure(figsize=(8.0, 6.4), dpi=100)
+    ax = fig.add_axes((0.02, 0.12, 0.96, 0.80))
+    draw(G, ax, lay, arrows=False)
+    at = {tuple(np.round(ax.transData.transform(lay.positions[m]), 3)): m for m in G}  # living: distinct places
+    centres, radii = {}, {}
+    for c in ax.collections:
+        if c.get_zorder() != 3:  # the living nodes (ghosts are drawn at 2, rings at 4)
+            continue
+        xy = ax.transData.transform(c.get_offsets())
+        r = np.broadcast_to(np.sqrt(c.get_sizes()) / 2 * fig.dpi / 72, (len(xy),))
+        for (x, y), rad in zip(xy, r):
+            n = at[(round(x, 3), round(y, 3))]
+            centres[n], radii[n] = (x, y), rad
+    assert set(centres) == set(G)
+    return centres, radii, ax.transData
+
+
+def _check_png_frames(history, lay, png_min):
+    """No two nodes that are ever on a PNG frame together overlap: the radii are read from a
+    drawn frame (one size for hidden nodes over the whole run; inputs and outputs live
+    throughout) and every pair that meets is checked at the drawn scale."""
+    t = max(history.snapshot_steps, key=lambda s: len(history.alive_nodes(s)))
+    centres, radii, to_px = _png_frame_nodes(history, lay, t)
+    hidden_r = {r for n, r in radii.items() if lay.layer[n] not in (0, lay.n_layers - 1)}
+    assert len(hidden_r) == 1  # one size for every hidden node
+    (rh,) = hidden_r
+    px = {n: tuple(to_px.transform(p)) for n, p in lay.positions.items()}
+    pairs = meeting_pairs(history.nodes, grace=lay.grace)
+    gaps = [math.dist(px[a], px[b]) - radii.get(a, rh) - radii.get(b, rh) for a, b in pairs]
+    assert min(gaps) > 0  # never touching
+    assert min_distance(px, pairs) >= png_min
+    return rh
+
+
+def test_png_frames_of_the_largest_full_graph_do_not_overlap(acrobot_full):
+    lay = layered_layout(acrobot_full.nodes, acrobot_full.edges, grace=100)
+    assert _check_png_frames(acrobot_full, lay, png_min=20.0) == 9.0  # the largest node size
+
+
+def test_png_frames_of_a_500_node_growth_only_graph_do_not_overlap(growth_only):
+    G, history = growth_only
+    lay = layered_layout(history.nodes, history.edges)
+    assert _check_png_frames(history, lay, png_min=5.0) >= 2.0
 
 
 def test_every_edge_between_hidden_nodes_points_right(growth_only, acrobot_full):

@@ -11,7 +11,7 @@ import signal
 import numpy as np
 import pytest
 
-from smgrnn_ref.events import EdgeAdded, EdgePruned, NodeRemoved, RelayInserted
+from smgrnn_ref.events import EdgeAdded, EdgePruned, NodeRemoved, PruneCandidates, RelayInserted
 from smgrnn_ref.graph import add_edge, add_hidden_node, initial_graph
 from smgrnn_ref.io import graph_to_dict
 from smgrnn_ref.rundir import (
@@ -41,7 +41,8 @@ def test_create_writes_the_documented_files(tmp_path):
     run = RunDir(tmp_path / "a" / "run")
     assert not run.holds_run()
     run.create({"env_id": "CartPole-v1", "steps": 10})
-    assert sorted(os.listdir(run.path)) == ["config.json", "events.jsonl", "metrics.csv", "topology.jsonl"]
+    assert sorted(os.listdir(run.path)) == ["config.json", "events.jsonl", "metrics.csv", "prune_candidates.jsonl",
+                                           "topology.jsonl"]
     assert (run.path / "config.json").read_text() == '{\n  "env_id": "CartPole-v1",\n  "steps": 10\n}\n'
     assert (run.path / "metrics.csv").read_text() == HEADER
     assert (run.path / "events.jsonl").read_text() == "" and (run.path / "topology.jsonl").read_text() == ""
@@ -136,14 +137,16 @@ def test_checkpoint_round_trip_then_rewind_cuts_the_logs(tmp_path):
     G = _graph()
     run.append_snapshot(snapshot(G, 0))
     run.append_events([EdgeAdded(step=1, edge=(0, 3), weight=0.01)])
+    run.append_prune_candidates([PruneCandidates(step=1, candidates=[(0, 2, 0.01, 0.0)])])
     run.append_metrics(_row(1))
-    at_ck = {name: (run.path / name).read_bytes() for name in ("metrics.csv", "events.jsonl", "topology.jsonl")}
-    sizes = {name: os.stat(run.path / name).st_size for name in ("events.jsonl", "topology.jsonl")}
+    logs = ("events.jsonl", "topology.jsonl", "prune_candidates.jsonl")
+    at_ck = {name: (run.path / name).read_bytes() for name in ("metrics.csv", *logs)}
+    sizes = {name: os.stat(run.path / name).st_size for name in logs}
     obs, logits = np.arange(6.0).reshape(3, 2), np.arange(3.0).reshape(3, 1)
     ck_dir = run.write_checkpoint(G, {"obs": obs, "logits": logits, "next": 3, "capacity": 8}, _state(1))
     assert ck_dir == run.path / "checkpoint"
     assert sorted(os.listdir(run.path)) == ["checkpoint", "config.json", "events.jsonl", "metrics.csv",
-                                            "topology.jsonl"]  # no .tmp or .old left behind
+                                            "prune_candidates.jsonl", "topology.jsonl"]  # no .tmp or .old left
     assert sorted(os.listdir(ck_dir)) == ["dataset.npz", "graph.json", "metrics.csv", "state.json"]
     state = json.loads((ck_dir / "state.json").read_text())
     assert list(state) == ["format", "version", "step", "episodes", "wall_time", "last_eval", "interval",
@@ -156,6 +159,7 @@ def test_checkpoint_round_trip_then_rewind_cuts_the_logs(tmp_path):
     add_edge(G2, 1, 3, 0.125)
     run.append_snapshot(snapshot(G2, 5))
     run.append_events([EdgeAdded(step=5, edge=(1, 3), weight=0.125)])
+    run.append_prune_candidates([PruneCandidates(step=5, candidates=[])])
     run.append_metrics(_row(5))
     ck = run.read_checkpoint()
     assert graph_to_dict(ck.graph) == graph_to_dict(G)
@@ -164,6 +168,32 @@ def test_checkpoint_round_trip_then_rewind_cuts_the_logs(tmp_path):
     assert ck.state["rng"] == _state(1)["rng"] and ck.state["episode"] == _state(1)["episode"]
     run.rewind(ck)
     assert {name: (run.path / name).read_bytes() for name in at_ck} == at_ck
+
+
+def test_rewinding_a_run_from_before_prune_candidates_jsonl_creates_it(tmp_path):
+    # a run started before the file existed: no prune_candidates.jsonl, no size for it in the
+    # checkpoint; after the rewind it exists (empty), so the resumed run can append and
+    # checkpoint it
+    run = RunDir(tmp_path / "old")
+    run.create({"steps": 9})
+    run.prune_candidates.unlink()
+    data = {"obs": np.zeros((0, 2)), "logits": np.zeros((0, 1)), "next": 0, "capacity": 4}
+    import smgrnn_ref.rundir.directory as directory
+
+    old_logs = ("events.jsonl", "topology.jsonl")
+    orig = directory.LOG_FILES
+    directory.LOG_FILES = old_logs  # the checkpoint as the old code wrote it
+    try:
+        run.write_checkpoint(_graph(), data, _state(3))
+    finally:
+        directory.LOG_FILES = orig
+    ck = run.read_checkpoint()
+    assert sorted(ck.state["files"]) == sorted(old_logs)
+    run.rewind(ck)
+    assert run.prune_candidates.read_text() == ""
+    run.append_prune_candidates([PruneCandidates(step=30, candidates=[])])
+    assert "prune_candidates.jsonl" in json.loads((run.write_checkpoint(_graph(), data, _state(4)) /
+                                                   "state.json").read_text())["files"]
 
 
 def test_a_crash_between_the_renames_leaves_the_old_checkpoint(tmp_path):
@@ -232,6 +262,8 @@ def test_sigterm_raises_interrupt_inside_the_block_only():
 
 #: Every public name ``smgrnn_ref/distill.py`` and ``smgrnn_ref/viz.py`` defined before they
 #: became packages (commit 9dce2e8): notebooks, scripts and users import them from there.
+#: (Except ``StableLayout``, replaced by the run-wide layered layout: ``viz.run_layout``,
+#: ``viz.snapshots_layout``, ``viz.graph_layout``.)
 OLD_DISTILL_NAMES = [
     "DEFAULT_ENGINE", "VARIANTS", "STREAMS", "ENV_SEED_BOUND", "EVENT_KINDS", "METRICS_COLUMNS", "CONFIG_FILE",
     "METRICS_FILE", "EVENTS_FILE", "TOPOLOGY_FILE", "GRAPH_FILE", "CHECKPOINT_DIR", "PLOT_FILE", "FRAMES_DIR",
@@ -243,7 +275,7 @@ OLD_DISTILL_NAMES = [
 OLD_VIZ_NAMES = [
     "TOPOLOGY_FILE", "METRICS_FILE", "NODE_COLORS", "POSITIVE_COLOR", "NEGATIVE_COLOR", "ADDED_COLOR", "GHOST_COLOR",
     "XLIM", "YLIM", "snapshot", "snapshot_to_graph", "write_snapshot", "read_snapshots", "diff_snapshots",
-    "StableLayout", "NODE_SIZE", "ARROW_EDGE_LIMIT", "legend_handles", "draw", "render_frames", "animate",
+    "NODE_SIZE", "ARROW_EDGE_LIMIT", "legend_handles", "draw", "render_frames", "animate",
     "REQUIRED_METRICS", "read_metrics", "plot_training", "seed_band", "plot_runs",
 ]
 

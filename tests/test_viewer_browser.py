@@ -128,7 +128,6 @@ def test_next_relay_highlights_its_parent_edge(readme_page):
     assert first["edge"] in page.js("smgrnnViewer.debug.parents()")
     body = page.text("#event-body")
     assert f"Relay {first['node']} on edge {first['edge'][0]} → {first['edge'][1]}" in body
-    assert "not recorded by this run" in body  # today's runs write no relay window
     # the canvas really shows it: the yellow halo (or its black core) along the parent edge
     points = page.js("([u, v]) => smgrnnViewer.debug.edgePoints(u, v, 9)", first["edge"])
     marked = 0
@@ -137,6 +136,68 @@ def test_next_relay_highlights_its_parent_edge(readme_page):
         marked += (r > 200 and g > 200 and b < 120) or (r < 40 and g < 40 and b < 40)
     assert marked >= 5, marked
     _no_overlap(page.js("smgrnnViewer.debug.nodes()"))
+
+
+def _shown_to_4_digits(text, expected):
+    """Whether ``text`` is ``expected`` rounded to 4 significant digits (the page's precision)."""
+    return abs(float(text) - expected) <= 0.5 * 10 ** (math.floor(math.log10(abs(expected))) - 3) * (1 + 1e-9)
+
+
+def test_the_first_relay_shows_its_recorded_window_and_margins(readme_page):
+    import numpy as np
+
+    page, run, _ = readme_page
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    first = next(e for e in events if e["kind"] == "relay_inserted")
+    window = np.array(first["window"])
+    lam = json.loads((run / "config.json").read_text())["spm"]["lambda_edge"]
+    assert len(window) == 100  # the run records the T updates its parent edge was judged on
+    # mu, sigma^2 (population) and the two margins, computed here from the recorded window
+    mu = window.sum() / len(window)
+    sigma2 = ((window - mu) ** 2).sum() / len(window)
+    osc, spread = abs(mu) / math.sqrt(sigma2), sigma2 / (lam * abs(mu))
+    assert osc < 0.5 and spread > 1  # the window the run judged is unstable
+    page.page.click("#btn-start")
+    page.page.click("#btn-next-relay")
+    assert page.text("#stat-step") == str(first["step"])
+    card = page.page.locator(".card.relay").first
+    assert _shown_to_4_digits(card.locator(".margin-osc").inner_text(), osc)
+    assert _shown_to_4_digits(card.locator(".margin-var").inner_text(), spread)
+    assert _shown_to_4_digits(card.locator(".stat-mu").inner_text(), mu)
+    assert _shown_to_4_digits(card.locator(".stat-sigma").inner_text(), math.sqrt(sigma2))
+    # the sparkline draws the recorded window (4 significant digits), and is not blank
+    drawn = page.js("smgrnnViewer.debug.sparklines()")[0]
+    assert drawn == [float(f"{x:.4g}") for x in window]
+    page.page.wait_for_timeout(100)  # drawn on the next animation frame
+    im = page.page.locator(".card.relay canvas.spark").first.screenshot()
+    from PIL import Image
+
+    colors = Image.open(io.BytesIO(im)).convert("RGB").getcolors(1 << 16)
+    assert len(colors) > 10 and any(c[0] < 80 and c[1] < 80 and c[2] < 80 for _, c in colors)  # the dark line
+    assert page.errors == []
+
+
+def test_a_pruning_step_lists_the_candidates_the_run_recorded(readme_page):
+    page, run, _ = readme_page
+    records = [json.loads(line) for line in (run / "prune_candidates.jsonl").read_text().splitlines()]
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    s = json.loads((run / "config.json").read_text())["spm"]["s"]
+    steps = json.loads((run / "config.json").read_text())["steps"]
+    assert [r["step"] for r in records] == list(range(s, steps + 1, s))  # every pruning step, empty ones too
+    rec = next(r for r in records if 5 <= len(r["candidates"]) <= 40)  # ceil(0.8 n) < n: some are kept
+    pruned = {tuple(e["edge"]) for e in events if e["kind"] == "edge_pruned" and e["step"] == rec["step"]}
+    assert len(pruned) == math.ceil(0.8 * len(rec["candidates"])) and pruned < {(u, v) for u, v, _, _ in rec["candidates"]}
+    page.js(f"smgrnnViewer.setStep({rec['step']})")
+    assert page.text(".n-candidates") == str(len(rec["candidates"]))
+    rows = page.js("""() => Array.from(document.querySelectorAll('table.candidates tr'), (tr) =>
+                         Array.from(tr.cells, (c) => c.textContent)).slice(1)""")
+    assert [r[0] for r in rows] == [f"{u} → {v}" for u, v, _, _ in rec["candidates"]]
+    assert [r[3] for r in rows] == ["deleted" if (u, v) in pruned else "kept" for u, v, _, _ in rec["candidates"]]
+    for (u, v, w, mu), r in zip(rec["candidates"], rows):
+        assert float(r[1]) == pytest.approx(abs(w), rel=5e-3) and float(r[2]) == pytest.approx(abs(mu), rel=5e-3, abs=1e-12)
+    # and the graph marks them
+    assert sorted(map(tuple, page.js("smgrnnViewer.debug.candidates()"))) == [(u, v) for u, v, _, _ in rec["candidates"]]
+    assert page.errors == []
 
 
 def _replay(run, t):
@@ -243,7 +304,7 @@ def test_made_run_shows_the_recorded_windows_and_candidates(browser, made_run):
         body = page.text("#event-body")
         assert "Relay 3 on edge 0 → 2" in body
         # [0.4, -0.2, 0.4, -0.2]: |mu| / sigma = 0.1 / 0.3, sigma^2 / (lambda |mu|) = 0.09 / 0.03
-        assert page.text(".margin-osc") == "0.333" and page.text(".margin-var") == "3"
+        assert page.text(".margin-osc") == "0.3333" and page.text(".margin-var") == "3"
         assert "unstable" in body
         page.js("smgrnnViewer.setStep(10)")
         body = page.text("#event-body")

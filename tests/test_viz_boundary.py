@@ -14,7 +14,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from smgrnn_ref.datasets import make_playground  # noqa: E402
 from smgrnn_ref.estimators import SMGrNNClassifier  # noqa: E402
-from smgrnn_ref.viz import StableLayout  # noqa: E402
+from smgrnn_ref.viz import snapshot, snapshots_layout  # noqa: E402
 from smgrnn_ref.viz_boundary import animate_boundary, plot_boundary, render_boundary_frames  # noqa: E402
 
 
@@ -32,12 +32,12 @@ def test_frames_one_per_record_same_size_and_a_gif(fitted, tmp_path):
     steps = [r["step"] for r in est.history_]
     assert steps[0] == 0 and steps[-1] == est.n_steps_ == 48 and len(steps) == 7  # 0, 8, ..., 48
     assert est.n_hidden_nodes_ > 0  # the graph grew, so the frames differ on the right too
-    layout = StableLayout()
+    layout = snapshots_layout([snapshot(r["graph"], r["step"]) for r in est.history_])
     paths = render_boundary_frames(model, X, y, tmp_path / "f", dpi=40, layout=layout)
     assert [p.name for p in paths] == [f"frame_{i:04d}.png" for i in range(7)]
     sizes = {Image.open(p).size for p in paths}
     assert len(sizes) == 1
-    # the shared layout saw every recorded graph: the final graph's nodes are placed
+    # the shared layout knows every recorded graph: the final graph's nodes are placed
     assert set(est.history_[-1]["graph"].nodes) <= set(layout.positions)
     thin = render_boundary_frames(model, X, y, tmp_path / "g", every=3, dpi=40)
     assert len(thin) == 3  # records 0, 3 and 6 (the last is always kept)

@@ -4,9 +4,15 @@ A gymnasium environment's state cannot be serialised in general. A checkpoint th
 stores the current training episode as its reset seed, the actions taken so far, its return
 so far and its current observation (:meth:`TrainingEpisode.to_dict`); a resume resets a new
 environment with that seed and replays the actions (:meth:`TrainingEpisode.restore`).
-CartPole-v1, Acrobot-v1 and LunarLander-v3 are deterministic given the seed and the actions,
-so the replay reproduces the state exactly; the replayed observation is compared with the
-stored one, and a mismatch stops the resume rather than continuing inexactly.
+CartPole-v1, Acrobot-v1, LunarLander-v3 and the continuous Pendulum-v1 and
+LunarLanderContinuous-v3 are deterministic given the seed and the actions, so the replay
+reproduces the state exactly; the replayed observation is compared with the stored one, and a
+mismatch stops the resume rather than continuing inexactly (as it would for an environment of
+your own that draws random numbers outside its seeded ``np_random``).
+
+A discrete action is stored as an ``int``, a continuous one as a list of floats (JSON writes a
+float with ``repr``, which reads back to the same float64, so the replay steps with the very
+same actions).
 
 Examples
 --------
@@ -25,7 +31,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..envs import as_obs, make_env
+from ..envs import as_obs, env_action, make_env
+
+
+def _stored(action):
+    """An action as ``state.json`` stores it: an ``int``, or a list of floats."""
+    if np.ndim(action) == 0:
+        return int(action)
+    return [float(x) for x in np.asarray(action, dtype=np.float64).reshape(-1)]
 
 
 class TrainingEpisode:
@@ -40,8 +53,8 @@ class TrainingEpisode:
     ----------
     seed : int
         The current episode's reset seed.
-    actions : list of int
-        The actions taken in it so far.
+    actions : list of int, or list of lists of float
+        The actions taken in it so far (discrete, or continuous).
     ret : float
         Its return so far.
     obs : numpy.ndarray
@@ -52,7 +65,7 @@ class TrainingEpisode:
         self.env_id = env_id
         self.env = make_env(env_id)
         self.seed = None
-        self.actions: list[int] = []
+        self.actions: list = []
         self.ret = 0.0
         self.obs = None
 
@@ -63,9 +76,11 @@ class TrainingEpisode:
         self.ret = 0.0
         self.obs = as_obs(self.env.reset(seed=seed)[0])
 
-    def step(self, action: int) -> bool:
-        """Take ``action``; return whether the episode ended (terminated or truncated)."""
-        obs, reward, term, trunc, _ = self.env.step(action)
+    def step(self, action) -> bool:
+        """Take ``action`` (an int, or a float array for a ``Box``); return whether the
+        episode ended (terminated or truncated)."""
+        action = _stored(action)
+        obs, reward, term, trunc, _ = self.env.step(env_action(action))
         self.actions.append(action)
         self.ret += float(reward)
         self.obs = as_obs(obs)
@@ -95,7 +110,7 @@ class TrainingEpisode:
         """
         obs = as_obs(self.env.reset(seed=record["seed"])[0])
         for a in record["actions"]:
-            obs, _, term, trunc, _ = self.env.step(a)
+            obs, _, term, trunc, _ = self.env.step(env_action(a))
             obs = as_obs(obs)
             if term or trunc:
                 raise ValueError(f"{where}: replaying the current episode ended it early; cannot resume exactly")

@@ -1,18 +1,22 @@
 """Greedy evaluation of a student: fixed-seed episodes, comparable across steps, runs and variants.
 
 Every ``eval_every`` steps the student alone plays ``eval_episodes`` greedy episodes, episode
-``i`` reset with seed ``eval_seed + i``. Evaluation uses its own environments and draws no
-random numbers from the training streams, so it does not change the run.
+``i`` reset with seed ``eval_seed + i``. Greedy: the ``argmax`` of the student's logits, or
+its continuous output (the action mean) clipped to the action bounds
+(:func:`smgrnn_ref.action_space.greedy_actions`). Evaluation uses its own environments and
+draws no random numbers from the training streams, so it does not change the run.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..envs import as_obs, make_env
+from ..action_space import ActionSpace, greedy_actions
+from ..envs import as_obs, env_action, make_env
 
 
-def evaluate_student(engine, env_id: str, episodes: int, seed: int, envs=None) -> np.ndarray:
+def evaluate_student(engine, env_id: str, episodes: int, seed: int, envs=None,
+                     action_space: ActionSpace | None = None) -> np.ndarray:
     """Returns of ``episodes`` greedy student episodes; episode ``i`` is reset with ``seed + i``.
 
     The episodes run in lockstep so the student evaluates one batch per time step (each row
@@ -21,11 +25,14 @@ def evaluate_student(engine, env_id: str, episodes: int, seed: int, envs=None) -
     Parameters
     ----------
     engine
-        Anything with ``forward(X) -> logits``.
+        Anything with ``forward(X) -> outputs`` (logits, or continuous action means).
     env_id : str
     episodes, seed : int
     envs : list of gymnasium.Env, optional
         ``episodes`` environments to reuse (created and closed here when omitted).
+    action_space : ActionSpace, optional
+        How outputs become actions (:func:`~smgrnn_ref.action_space.greedy_actions`);
+        default: discrete, ``argmax``.
 
     Returns
     -------
@@ -48,11 +55,13 @@ def evaluate_student(engine, env_id: str, episodes: int, seed: int, envs=None) -
         returns = np.zeros(episodes)
         live = list(range(episodes))
         while live:
-            logits = np.asarray(engine.forward(np.stack([obs[i] for i in live])))
-            actions = np.argmax(logits, axis=1)
+            outputs = np.asarray(engine.forward(np.stack([obs[i] for i in live])))
+            if action_space is None:
+                action_space = ActionSpace("discrete", outputs.shape[1])
+            actions = greedy_actions(outputs, action_space)
             still = []
             for i, a in zip(live, actions):
-                o, r, term, trunc, _ = envs[i].step(int(a))
+                o, r, term, trunc, _ = envs[i].step(env_action(a))
                 returns[i] += float(r)
                 obs[i] = as_obs(o)
                 if not (term or trunc):
@@ -73,6 +82,8 @@ class Evaluator:
     env_id : str
     episodes, seed : int
         Episodes per evaluation; episode ``i`` is reset with ``seed + i``.
+    action_space : ActionSpace, optional
+        As for :func:`evaluate_student`.
 
     Examples
     --------
@@ -86,15 +97,16 @@ class Evaluator:
     >>> ev.close()
     """
 
-    def __init__(self, env_id: str, episodes: int, seed: int):
-        self.env_id, self.episodes, self.seed = env_id, episodes, seed
+    def __init__(self, env_id: str, episodes: int, seed: int, action_space: ActionSpace | None = None):
+        self.env_id, self.episodes, self.seed, self.action_space = env_id, episodes, seed, action_space
         self.envs = None  # made at the first evaluation
 
     def __call__(self, engine, step: int) -> dict:
         """Evaluate ``engine`` now: ``{"step": step, "mean": ..., "std": ...}`` of the returns."""
         if self.envs is None:
             self.envs = [make_env(self.env_id) for _ in range(self.episodes)]
-        r = evaluate_student(engine, self.env_id, self.episodes, self.seed, envs=self.envs)
+        r = evaluate_student(engine, self.env_id, self.episodes, self.seed, envs=self.envs,
+                             action_space=self.action_space)
         return {"step": step, "mean": float(r.mean()), "std": float(r.std())}
 
     def close(self) -> None:

@@ -138,7 +138,7 @@ def resume(out_dir, *, steps: int | None = None, progress: bool = True, on_step=
     trainer = Trainer(cfg, run.path, progress=progress, on_step=on_step)
     trainer.load_checkpoint()
     if steps is not None:
-        save_config(cfg, run.config)
+        save_config(trainer.cfg, run.config)
     return trainer.run(pictures=pictures)
 
 

@@ -6,6 +6,12 @@ resolved. ``smgrnn-ref train`` builds it in layers (:func:`config_for_env`): the
 ``--config`` file < the command-line options. Every field is checked when the config is
 built, and a bad value raises a one-line ``ValueError`` naming the field.
 
+The teacher fields (``expert``, ``expert_output``, ``expert_sha256``) and ``loss`` are
+**resolved** before a run starts (:func:`resolve_teacher`): the teacher is loaded and checked,
+and the run's ``config.json`` records what it resolved to (the expert file's absolute path and
+sha256, or the callable's name; what it outputs; the loss that fits it), so the run can be
+reproduced, and a resume refuses a teacher file that changed.
+
 Examples
 --------
 >>> cfg = TrainConfig(env_id="CartPole-v1", variant="static", steps=50)
@@ -29,9 +35,10 @@ from ..config import (
     config_to_dict,
 )
 from ..engine import ENGINES
-from ..envs import DEFAULT_STEPS, ENV_DEFAULTS, check_env, default_steps
+from ..envs import DEFAULT_STEPS, ENV_DEFAULTS, check_env, default_steps, env_info
 from ..losses import LOSSES
 from ..rundir import read_config_dict, write_config
+from ..teachers import OUTPUT_KINDS, Teacher, load_teacher
 from .variants import VARIANTS
 
 #: Engine used when neither ``--engine`` nor the config says otherwise: the fast engine
@@ -45,7 +52,8 @@ class TrainConfig:
     """Everything a distillation run needs; ``config.json`` of a run holds one of these."""
 
     env_id: str = "CartPole-v1"
-    """Gymnasium environment id; an expert must be shipped for it (``experts.SUPPORTED_ENVS``)."""
+    """Gymnasium environment: a registered id or ``module:EnvClass`` (:mod:`smgrnn_ref.envs`),
+    with flat ``Box`` observations and ``Discrete`` or flat ``Box`` actions."""
 
     variant: str = "full"
     """One of :data:`VARIANTS`: ``full``, ``static``, ``growth-only``, ``no-random``, ``mlp``."""
@@ -65,9 +73,29 @@ class TrainConfig:
     """Size of the labelled dataset (ring buffer: the oldest pair is overwritten).
     **Our choice**: large enough to remember early, expert-driven states."""
 
-    loss: str = "kl"
-    """Distillation loss: ``"kl"`` (KL of expert to student softmax, the cross-entropy
-    gradient) or ``"mse"`` on logits. The paper names MSE or cross-entropy; default ours."""
+    expert: str | None = None
+    """The teacher (:mod:`smgrnn_ref.teachers`): ``None``, the expert shipped for ``env_id``;
+    a path to an expert file pair (``<stem>.npz`` + ``<stem>.json``: the stem, either file, or
+    a directory holding ``<env_id>.json``), stored as the absolute stem; or
+    ``"module:function"``, a Python callable from a batch of observations to actions, logits or
+    probabilities."""
+
+    expert_output: str | None = None
+    """What the teacher outputs: ``"logits"``, ``"probs"`` or ``"actions"``. ``None``: read
+    from the expert file, or from the callable's ``output`` attribute or its return value
+    (:mod:`smgrnn_ref.teachers`); the stored ``config.json`` holds the resolved kind."""
+
+    expert_sha256: str | None = None
+    """sha256 of the teacher's ``.json`` file (shipped or file experts; ``None`` for a
+    callable), which itself holds the sha256 of the ``.npz``. Filled in when the run starts;
+    a run started or resumed with a value refuses a file that does not match it."""
+
+    loss: str | None = None
+    """Distillation loss; ``None``: the one that fits the teacher's output
+    (:data:`smgrnn_ref.teachers.LOSSES_FOR`): ``"kl"`` to logits (KL of expert to student
+    softmax, the cross-entropy gradient; ``"mse"`` on the logits is the alternative),
+    ``"ce"`` to probabilities or to one-hot rows of discrete actions (hard labels), ``"mse"``
+    to continuous actions. The paper names MSE or cross-entropy; the defaults are ours."""
 
     adam: AdamConfig = field(default_factory=AdamConfig)
     """Adam hyper-parameters (:class:`smgrnn_ref.config.AdamConfig`)."""
@@ -147,8 +175,16 @@ class TrainConfig:
         _check_range(name, "mix_steps", self.mix_steps, 0, None, integer=True)
         _check_range(name, "eval_seed", self.eval_seed, 0, None, integer=True)
         _check_range(name, "beta0", self.beta0, 0.0, 1.0)
-        if self.loss not in LOSSES:
-            raise ValueError(f"{name}.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
+        if self.loss is not None and self.loss not in LOSSES:
+            raise ValueError(f"{name}.loss must be None or one of {sorted(LOSSES)}, got {self.loss!r}")
+        if self.expert is not None and (not isinstance(self.expert, str) or not self.expert):
+            raise ValueError(f"{name}.expert must be None, a path or 'module:function', got {self.expert!r}")
+        if self.expert_output is not None and self.expert_output not in OUTPUT_KINDS:
+            raise ValueError(f"{name}.expert_output must be None or one of {list(OUTPUT_KINDS)}, "
+                             f"got {self.expert_output!r}")
+        sha = self.expert_sha256
+        if sha is not None and not (isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)):
+            raise ValueError(f"{name}.expert_sha256 must be None or 64 lowercase hex digits, got {sha!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"{name}.engine must be one of {list(ENGINES)}, got {self.engine!r}")
         for f, cls in (("adam", AdamConfig), ("spm", SPMConfig), ("graph", GraphConfig)):
@@ -209,7 +245,7 @@ def train_config_from_dict(data: dict, base: TrainConfig | None = None) -> Train
     >>> train_config_from_dict({"sed": 3})
     Traceback (most recent call last):
     ...
-    ValueError: TrainConfig: unknown field(s) ['sed']; known: ['adam', 'batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'frame_every', 'graph', 'log_every', 'loss', 'max_params', 'mix_steps', 'mlp_hidden', 'seed', 'spm', 'steps', 'variant']
+    ValueError: TrainConfig: unknown field(s) ['sed']; known: ['adam', 'batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'expert', 'expert_output', 'expert_sha256', 'frame_every', 'graph', 'log_every', 'loss', 'max_params', 'mix_steps', 'mlp_hidden', 'seed', 'spm', 'steps', 'variant']
     """
     check_fields(TrainConfig, data)
     base_dict = train_config_to_dict(base) if base is not None else {}
@@ -243,11 +279,52 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
+def resolve_teacher(cfg: TrainConfig) -> tuple[TrainConfig, Teacher]:
+    """Load and check ``cfg``'s environment and teacher; return ``cfg`` with the teacher
+    fields and ``loss`` resolved (what a run's ``config.json`` stores), and the teacher.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+
+    Returns
+    -------
+    (TrainConfig, smgrnn_ref.teachers.Teacher)
+        The config's ``expert`` is the absolute stem of an expert file (``None`` for the
+        shipped expert, the name of a callable), ``expert_output`` the teacher's output kind,
+        ``expert_sha256`` its file's sha256, ``loss`` the loss (the teacher's default when
+        ``None``). Resolving a resolved config returns it unchanged.
+
+    Raises
+    ------
+    ValueError
+        For an unsupported environment, a teacher that cannot be loaded or does not fit
+        (:func:`smgrnn_ref.teachers.load_teacher`), a teacher file whose sha256 differs from
+        ``cfg.expert_sha256`` (it changed since the run started), or a loss that does not fit.
+
+    Examples
+    --------
+    >>> cfg, teacher = resolve_teacher(TrainConfig(env_id="Pendulum-v1", steps=10))
+    >>> cfg.expert, cfg.expert_output, cfg.loss, len(cfg.expert_sha256)
+    (None, 'actions', 'mse', 64)
+    >>> resolve_teacher(cfg.replace(loss="kl"))
+    Traceback (most recent call last):
+    ...
+    ValueError: loss 'kl' does not fit teacher Pendulum-v1 (shipped expert), which gives actions for ActionSpace(kind='box', n=1, low=[-2.0], high=[2.0]): use 'mse'
+    """
+    teacher = load_teacher(cfg.env_id, cfg.expert, cfg.expert_output, info=env_info(cfg.env_id))
+    if cfg.expert_sha256 is not None and teacher.sha256 != cfg.expert_sha256:
+        raise ValueError(f"teacher {teacher.name} has changed: its sha256 is {teacher.sha256}, the run "
+                         f"was configured with {cfg.expert_sha256}")
+    return cfg.replace(**teacher.record(), loss=teacher.check_loss(cfg.loss)), teacher
+
+
 def config_for_env(data: dict | None = None) -> TrainConfig:
     """The config of a run: ``TrainConfig`` defaults < the environment's
-    :data:`smgrnn_ref.envs.ENV_DEFAULTS` < ``data`` (a possibly partial config dict: a
-    ``--config`` file with the command-line options on top). This is what
-    ``smgrnn-ref train`` runs; a bare ``TrainConfig(env_id=...)`` skips the per-env layer.
+    :data:`smgrnn_ref.envs.ENV_DEFAULTS` (none for an environment without a row) < ``data``
+    (a possibly partial config dict: a ``--config`` file with the command-line options on
+    top), its teacher resolved (:func:`resolve_teacher`). This is what ``smgrnn-ref train``
+    and the grids run; a bare ``TrainConfig(env_id=...)`` skips the per-env layer.
 
     Parameters
     ----------
@@ -262,20 +339,23 @@ def config_for_env(data: dict | None = None) -> TrainConfig:
     Raises
     ------
     ValueError
-        For an unsupported environment or an unknown or invalid field.
+        For an unsupported environment, an unknown or invalid field, a missing ``steps``
+        where the environment has no default, or a teacher that does not fit.
 
     Examples
     --------
     >>> cfg = config_for_env({"seed": 3, "spm": {"T": 50}})
     >>> cfg.env_id, cfg.seed, cfg.spm.T, cfg.steps == ENV_DEFAULTS["CartPole-v1"]["steps"]
     ('CartPole-v1', 3, 50, True)
+    >>> cfg.loss, cfg.expert_output
+    ('kl', 'logits')
     """
     data = dict(data or {})
     env_id = data.get("env_id", TrainConfig.env_id)
     if not isinstance(env_id, str) or env_id not in ENV_DEFAULTS:
-        check_env(env_id)  # the clear message for an unknown or continuous-action env
-        raise ValueError(f"no per-env defaults for {env_id!r}; known: {sorted(ENV_DEFAULTS)}")
-    return train_config_from_dict(_deep_merge(ENV_DEFAULTS[env_id], data))
+        check_env(env_id)  # the clear message for an unknown env or unsupported spaces
+    cfg = train_config_from_dict(_deep_merge(ENV_DEFAULTS.get(env_id, {}), data))
+    return resolve_teacher(cfg)[0]
 
 
 def save_config(cfg: TrainConfig, path) -> Path:
@@ -313,6 +393,7 @@ __all__ = [
     "train_config_to_dict",
     "train_config_from_dict",
     "config_for_env",
+    "resolve_teacher",
     "save_config",
     "read_config_dict",
     "load_config",

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..action_space import greedy_actions
 from ..engine import make_engine
-from ..envs import check_env
 from ..graph import hidden_nodes, n_params
 from ..interrupt import StopRequest
 from ..rundir import DATASET_FILE, EVENT_KINDS, RunDir, run_name, snapshot
@@ -30,7 +30,7 @@ from .dataset import Dataset
 from .episode import TrainingEpisode
 from .evaluation import Evaluator
 from .progress import RunProgress
-from .train_config import TrainConfig, train_config_to_dict
+from .train_config import TrainConfig, resolve_teacher, train_config_to_dict
 from .variants import build_graph, variant_spm
 
 #: Independent random streams of a run, spawned from ``SeedSequence(seed)`` in this order
@@ -121,18 +121,20 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, out_dir: Path, *, progress: bool = True, on_step=None):
-        self.cfg = cfg
+        # the environment and the teacher are checked here, before anything is written; cfg
+        # gets the teacher's record and loss (what config.json stores)
+        self.cfg, self.teacher = resolve_teacher(cfg)
+        cfg = self.cfg
         self.run_dir = RunDir(out_dir)
         self.out = self.run_dir.path
         self.progress = progress
         self.on_step = on_step  # a test hook, called as on_step(t) at the boundary before step t
-        self.n_inputs, self.n_actions = check_env(cfg.env_id)
-        from ..experts import load_expert
-
-        self.expert = load_expert(cfg.env_id)
+        self.n_inputs, self.n_actions = self.teacher.n_inputs, self.teacher.n_outputs
+        self.action_space = self.teacher.action_space
         self.spm_cfg = variant_spm(cfg.variant, cfg.spm)
         self.episode = None
-        self.evaluator = Evaluator(cfg.env_id, cfg.eval_episodes, cfg.eval_seed)
+        self.candidates = []  # the W_t a pruning step judged, for prune_candidates.jsonl
+        self.evaluator = Evaluator(cfg.env_id, cfg.eval_episodes, cfg.eval_seed, self.action_space)
         self._consistent = True  # False while a step updates the state
 
     def _new_engine(self, G):
@@ -173,17 +175,20 @@ class Trainer:
     # -- one training step -------------------------------------------------------------------
 
     def train_step(self, t: int) -> list:
-        """Training step ``t``: label, act, one optimizer step, one SPM step; its SPM events."""
+        """Training step ``t``: label, act, one optimizer step, one SPM step; its SPM events
+        (and, in :attr:`candidates`, the candidate set of a pruning step)."""
         cfg, ep = self.cfg, self.episode
-        # 1. the expert labels the visited state; the pair joins the bounded dataset
-        label = self.expert.logits(ep.obs[None, :])[0]
-        self.dataset.add(ep.obs, label)
-        # 2. act: the expert with probability beta_t, else the student (greedy)
+        # 1. the teacher labels the visited state (its target: logits, probabilities, a one-hot
+        #    action or a continuous action); the pair joins the bounded dataset
+        label = self.teacher.targets(ep.obs[None, :])
+        self.dataset.add(ep.obs, label[0])
+        # 2. act: the teacher with probability beta_t, else the student; greedily both (argmax,
+        #    or the continuous action clipped to the bounds)
         beta = mixing_beta(t, beta0=cfg.beta0, mix_steps=cfg.mix_steps)
         if self.rng["mix"].random() < beta:
-            action = int(np.argmax(label))
+            action = greedy_actions(label, self.action_space)[0]
         else:
-            action = int(np.argmax(self.engine.forward(ep.obs[None, :])[0]))
+            action = greedy_actions(self.engine.forward(ep.obs[None, :]), self.action_space)[0]
         if ep.step(action):
             self.interval.add_return(ep.ret)
             self.episodes += 1
@@ -191,8 +196,9 @@ class Trainer:
         # 3. one optimizer step on a minibatch of the dataset
         X, Y = self.dataset.sample(cfg.batch_size, self.rng["batch"])
         self.interval.add_loss(self.engine.train_step(X, Y))
-        # 4. one SPM step
-        events = self.engine.spm_step(t, self.rng["spm"])
+        # 4. one SPM step; a pruning step also reports the candidate set W_t it judged
+        self.candidates = []
+        events = self.engine.spm_step(t, self.rng["spm"], on_candidates=self.candidates.append)
         self.interval.count(events)
         return events
 
@@ -219,6 +225,7 @@ class Trainer:
                     events = self.train_step(t)
                     self.step = t
                     self.run_dir.append_events(events)
+                    self.run_dir.append_prune_candidates(self.candidates)
                     self._consistent = True
                     self._after_step(t, bar)
             except BaseException:

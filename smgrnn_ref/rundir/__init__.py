@@ -14,6 +14,7 @@ concern:
 * :mod:`~smgrnn_ref.rundir.formats`: ``config.json``, ``metrics.csv``, ``events.jsonl`` and
   ``dataset.npz``, a writer and a reader each;
 * :mod:`~smgrnn_ref.rundir.snapshots`: the topology records of ``topology.jsonl``;
+* :mod:`~smgrnn_ref.rundir.candidates`: the pruning candidate sets of ``prune_candidates.jsonl``;
 * :mod:`~smgrnn_ref.rundir.directory`: :class:`RunDir` (creating, replacing, appending to a run
   directory) and its checkpoints.
 
@@ -37,6 +38,11 @@ Files of a run directory
     every ``frame_every`` steps and at the last step (:func:`write_snapshot`,
     :func:`read_snapshots`). Weights and biases keep 6 significant digits: a record is for
     drawing, not for training.
+``prune_candidates.jsonl`` (:data:`PRUNE_CANDIDATES_FILE`)
+    The candidate set ``W_t`` of every pruning step (also when empty; none when pruning is
+    off), one JSON object per line: each candidate edge with its weight and window mean
+    (:func:`append_prune_candidates`, :func:`read_prune_candidates`). Relays carry the window
+    they were judged on in ``events.jsonl``.
 ``graph.json`` (:data:`GRAPH_FILE`)
     The final graph, written at the end of a run in the format of :mod:`smgrnn_ref.io`
     (weights, biases, Adam state, SPM windows, exact).
@@ -54,17 +60,19 @@ Files of a run directory
       ``episodes``, ``wall_time``, ``last_eval``, ``interval``: the accumulators of the current
       logging interval, ``episode``: the current training episode's reset ``seed``,
       ``actions`` so far, ``return`` so far and ``obs``, ``rng``: the bit-generator state of
-      each random stream), and ``files``: the byte sizes of ``events.jsonl`` and
-      ``topology.jsonl`` at that step, so a resume cuts the lines written after it.
+      each random stream), and ``files``: the byte sizes of the logs (:data:`LOG_FILES`:
+      ``events.jsonl``, ``topology.jsonl``, ``prune_candidates.jsonl``) at that step, so a
+      resume cuts the lines written after it.
 
     It is written to ``checkpoint.tmp/`` first; then the old one is renamed to
     ``checkpoint.old/``, the new one to ``checkpoint/``, and the old one deleted, so a complete
     checkpoint exists at every instant (:meth:`RunDir.latest_checkpoint` falls back on
     ``checkpoint.old/``).
-``training.png`` (:data:`PLOT_FILE`), ``frames/`` (:data:`FRAMES_DIR`), ``topology.gif`` (:data:`GIF_FILE`)
+``training.png`` (:data:`PLOT_FILE`), ``frames/`` (:data:`FRAMES_DIR`), ``topology.gif`` (:data:`GIF_FILE`), ``topology.html`` (:data:`VIEWER_FILE`)
     The pictures drawn at the end of ``smgrnn-ref train``
     (:func:`smgrnn_ref.viz.draw_run_pictures`): return and size against step, one PNG per
-    topology snapshot, and their GIF. Grid runs draw none unless asked.
+    topology snapshot, their GIF, and the interactive viewer (:mod:`smgrnn_ref.viewer`).
+    Grid runs draw none unless asked (``smgrnn-ref view`` writes the viewer of any run).
 ``done.json`` (:data:`DONE_FILE`)
     Written by a grid (:mod:`smgrnn_ref.experiment`) when its run has finished: the run's
     config and summary (:meth:`RunDir.write_done`, :meth:`RunDir.read_done`).
@@ -81,10 +89,11 @@ False
 >>> run.holds_run(), read_config_dict(run.config)["steps"]
 (True, 10)
 >>> sorted(p.name for p in run.path.iterdir())
-['config.json', 'events.jsonl', 'metrics.csv', 'topology.jsonl']
+['config.json', 'events.jsonl', 'metrics.csv', 'prune_candidates.jsonl', 'topology.jsonl']
 >>> tmp.cleanup()
 """
 
+from .candidates import append_prune_candidates, read_prune_candidates
 from .directory import Checkpoint, RunDir
 from .formats import (
     DATASET_ARRAYS,
@@ -115,9 +124,11 @@ from .names import (
     METRICS_COLUMNS,
     METRICS_FILE,
     PLOT_FILE,
+    PRUNE_CANDIDATES_FILE,
     REQUIRED_METRICS,
     STATE_FILE,
     TOPOLOGY_FILE,
+    VIEWER_FILE,
     default_out_dir,
     run_name,
 )
@@ -128,6 +139,7 @@ __all__ = [
     "METRICS_FILE",
     "EVENTS_FILE",
     "TOPOLOGY_FILE",
+    "PRUNE_CANDIDATES_FILE",
     "GRAPH_FILE",
     "CHECKPOINT_DIR",
     "DATASET_FILE",
@@ -135,6 +147,7 @@ __all__ = [
     "PLOT_FILE",
     "FRAMES_DIR",
     "GIF_FILE",
+    "VIEWER_FILE",
     "DONE_FILE",
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
@@ -153,6 +166,8 @@ __all__ = [
     "append_events",
     "read_events",
     "read_jsonl",
+    "append_prune_candidates",
+    "read_prune_candidates",
     "snapshot",
     "check_snapshot",
     "snapshot_to_graph",

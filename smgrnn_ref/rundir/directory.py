@@ -15,6 +15,7 @@ from pathlib import Path
 import networkx as nx
 
 from ..io import load_graph, save_graph
+from .candidates import append_prune_candidates
 from .formats import append_events, csv_line, read_config_dict, read_dataset, write_config, write_dataset, write_text_atomic
 from .names import (
     CHECKPOINT_DIR,
@@ -31,8 +32,10 @@ from .names import (
     METRICS_COLUMNS,
     METRICS_FILE,
     PLOT_FILE,
+    PRUNE_CANDIDATES_FILE,
     STATE_FILE,
     TOPOLOGY_FILE,
+    VIEWER_FILE,
 )
 from .snapshots import write_snapshot
 
@@ -80,11 +83,13 @@ class RunDir:
         self.metrics = self.path / METRICS_FILE
         self.events = self.path / EVENTS_FILE
         self.topology = self.path / TOPOLOGY_FILE
+        self.prune_candidates = self.path / PRUNE_CANDIDATES_FILE
         self.graph = self.path / GRAPH_FILE
         self.checkpoint_dir = self.path / CHECKPOINT_DIR
         self.plot = self.path / PLOT_FILE
         self.frames = self.path / FRAMES_DIR
         self.gif = self.path / GIF_FILE
+        self.viewer = self.path / VIEWER_FILE
         self.done = self.path / DONE_FILE
 
     def __repr__(self) -> str:
@@ -124,8 +129,8 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         write_config(self.config, config)
         self.metrics.write_text(csv_line(METRICS_COLUMNS))
-        self.events.write_text("")
-        self.topology.write_text("")
+        for log in (self.events, self.topology, self.prune_candidates):
+            log.write_text("")
 
     # -- the logs and results --------------------------------------------------------------
 
@@ -145,6 +150,10 @@ class RunDir:
     def append_events(self, events) -> None:
         """Append SPM events to ``events.jsonl`` (:func:`append_events`)."""
         append_events(self.events, events)
+
+    def append_prune_candidates(self, records) -> None:
+        """Append pruning candidate sets to ``prune_candidates.jsonl`` (:func:`append_prune_candidates`)."""
+        append_prune_candidates(self.prune_candidates, records)
 
     def append_snapshot(self, snap: Mapping) -> None:
         """Append a topology record to ``topology.jsonl`` (:func:`write_snapshot`)."""
@@ -260,3 +269,5 @@ class RunDir:
         for name, size in checkpoint.state["files"].items():
             with open(self.path / name, "r+b") as fh:
                 fh.truncate(size)
+        for name in LOG_FILES:  # a log newer than the run (its checkpoint has no size for it)
+            (self.path / name).touch()

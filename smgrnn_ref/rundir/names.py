@@ -17,6 +17,8 @@ METRICS_FILE = "metrics.csv"
 EVENTS_FILE = "events.jsonl"
 #: The per-frame topology log.
 TOPOLOGY_FILE = "topology.jsonl"
+#: The candidate set ``W_t`` of every pruning step.
+PRUNE_CANDIDATES_FILE = "prune_candidates.jsonl"
 #: The final graph (and the checkpoint's graph).
 GRAPH_FILE = "graph.json"
 #: The latest checkpoint (a directory); ``checkpoint.tmp`` and ``checkpoint.old`` while writing.
@@ -31,6 +33,8 @@ PLOT_FILE = "training.png"
 FRAMES_DIR = "frames"
 #: The topology animation.
 GIF_FILE = "topology.gif"
+#: The interactive topology viewer (:mod:`smgrnn_ref.viewer`).
+VIEWER_FILE = "topology.html"
 #: A grid's record that the run finished (:mod:`smgrnn_ref.experiment`).
 DONE_FILE = "done.json"
 
@@ -39,7 +43,7 @@ CHECKPOINT_FORMAT = "smgrnn_ref.checkpoint"
 CHECKPOINT_VERSION = 1
 
 #: The append-only logs a checkpoint records the size of, so a resume can cut them back.
-LOG_FILES = (EVENTS_FILE, TOPOLOGY_FILE)
+LOG_FILES = (EVENTS_FILE, TOPOLOGY_FILE, PRUNE_CANDIDATES_FILE)
 
 #: Event kinds, in the column order of ``metrics.csv`` (the ``kind`` of :mod:`smgrnn_ref.events`).
 EVENT_KINDS = ("relay_inserted", "edge_added", "edge_pruned", "node_removed")

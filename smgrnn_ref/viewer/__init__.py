@@ -27,13 +27,11 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from .data import FORMAT, PRUNE_CANDIDATES_FILE, VERSION, build_viewer_data
+from ..rundir import PRUNE_CANDIDATES_FILE, VIEWER_FILE, RunDir
+from .data import FORMAT, VERSION, build_viewer_data
 
 __all__ = ["build_viewer_data", "render_page", "write_viewer", "inline", "InlineViewer", "VIEWER_FILE",
            "PRUNE_CANDIDATES_FILE", "FORMAT", "VERSION"]
-
-#: File name of the page inside a run directory.
-VIEWER_FILE = "topology.html"
 
 #: The page's scripts, in the order they are inlined (one scope: later files use earlier ones).
 SCRIPTS = ("model.js", "render.js", "panels.js", "main.js")
@@ -86,7 +84,7 @@ def write_viewer(run_dir, out_path=None) -> Path:
     ValueError
         As :func:`build_viewer_data` (no run there, a malformed or inconsistent log).
     """
-    out = Path(out_path) if out_path is not None else Path(run_dir) / VIEWER_FILE
+    out = Path(out_path) if out_path is not None else RunDir(run_dir).viewer
     page = render_page(build_viewer_data(run_dir))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -122,6 +120,6 @@ def inline(run_dir, height: int = 900) -> InlineViewer:
 
     Reads ``RUN_DIR/topology.html`` when it exists, else builds the page (without writing it).
     """
-    path = Path(run_dir) / VIEWER_FILE
+    path = RunDir(run_dir).viewer
     page = path.read_text(encoding="utf-8") if path.is_file() else render_page(build_viewer_data(run_dir))
     return InlineViewer(page, height)

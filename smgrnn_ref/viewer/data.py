@@ -1,40 +1,40 @@
 """The data of a run's topology viewer: everything the page shows, read from the run directory.
 
-:func:`build_viewer_data` reads what a training run wrote and nothing else:
+:func:`build_viewer_data` reads what a training run wrote and nothing else, through the
+readers of :mod:`smgrnn_ref.rundir` (one home for the files' names and formats):
 
 * ``topology.jsonl`` and ``events.jsonl``, replayed into node and edge lifetimes
-  (:func:`smgrnn_ref.history.build_history`, which checks them against each other);
+  (:func:`smgrnn_ref.viz.history.build_history`, which checks them against each other) and
+  laid out once for the whole run (:func:`smgrnn_ref.viz.layered_layout.layered_layout`, the
+  layout of the run's PNG frames and GIF too);
 * ``graph.json`` (the final graph: its edges' update windows and nodes' activation windows);
 * ``metrics.csv`` (return, loss and size curves) and ``config.json`` (the SPM thresholds);
-* optionally the records of the viewer's data contract (``docs/viewer.md``): a relay's
-  ``window`` on its ``relay_inserted`` event and ``prune_candidates.jsonl``.
+* the records of the viewer's data contract (``docs/viewer.md``), where the run wrote them:
+  a relay's ``window`` on its ``relay_inserted`` event and ``prune_candidates.jsonl``.
 
 The result is one JSON-ready dict (format ``smgrnn_ref.viewer``, version 1), compact enough
 to inline in a page: numbers are rounded to :data:`DIGITS` significant digits (windows to
 :data:`WINDOW_DIGITS`), and on very large runs weights are kept from every ``k``-th snapshot
-only and the final windows are left out (the page says so; the structure stays exact).
+only, and the final windows and the relay windows' values are left out (the page says so;
+the structure and every relay's statistics stay exact).
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-from pathlib import Path
 
-from ..events import event_from_dict
-from ..history import build_history
-from ..layered_layout import layered_layout
+import numpy as np
+
+from ..rundir import RunDir, read_events, read_metrics, read_prune_candidates, read_snapshots
 from ..spm import instability_margins, rolling_stats
+from ..viz.history import build_history
+from ..viz.layered_layout import layered_layout
 
-__all__ = ["build_viewer_data", "FORMAT", "VERSION", "PRUNE_CANDIDATES_FILE", "DIGITS", "WINDOW_DIGITS",
-           "MAX_WEIGHT_SAMPLES", "MAX_WINDOW_VALUES", "EVENT_CODES"]
+__all__ = ["build_viewer_data", "FORMAT", "VERSION", "DIGITS", "WINDOW_DIGITS", "MAX_WEIGHT_SAMPLES",
+           "MAX_WINDOW_VALUES", "MAX_RELAY_WINDOW_VALUES", "EVENT_CODES"]
 
 FORMAT = "smgrnn_ref.viewer"
 VERSION = 1
-
-#: Side file of the data contract: one line per pruning step, the candidate set ``W_t``.
-PRUNE_CANDIDATES_FILE = "prune_candidates.jsonl"
 
 #: Significant digits of weights and biases in the page: those of ``topology.jsonl``
 #: (``viz.snapshot``), so nothing the run wrote is rounded further.
@@ -48,6 +48,9 @@ MAX_WEIGHT_SAMPLES = 300_000
 #: Most values of the final graph's windows (edge updates and node activations) a page
 #: holds; above it they are left out. **Our choice**: about 1.5 MB of page.
 MAX_WINDOW_VALUES = 200_000
+#: Most values of relay windows (``T`` per relay) a page holds; above it every relay keeps
+#: its statistics and margins but not the values (no sparkline). **Our choice**: about 2 MB.
+MAX_RELAY_WINDOW_VALUES = 200_000
 
 #: Event codes of the page's compact event list.
 EVENT_CODES = {"relay_inserted": 0, "edge_added": 1, "edge_pruned": 2, "node_removed": 3}
@@ -63,103 +66,46 @@ def _finite_or_none(x):
     return None if x is None or not math.isfinite(x) else x
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                out.append(json.loads(line))
-            except ValueError as err:
-                raise ValueError(f"{path}: line {lineno}: not JSON: {err}") from None
-    return out
+def _events(run: RunDir) -> tuple[list[dict], list]:
+    """The events as dicts (validated by :func:`smgrnn_ref.rundir.read_events`) and, per
+    event, the relay window of the data contract or None."""
+    events = read_events(run.events)
+    return [e.to_dict() for e in events], [getattr(e, "window", None) for e in events]
 
 
-def _read_snapshots(path: Path) -> list[dict]:
-    from ..rundir import read_snapshots  # the snapshot format's home (validates every record)
-
-    return read_snapshots(path)
-
-
-def _window(values, owner: str) -> list[float]:
-    if not isinstance(values, list) or not values:
-        raise ValueError(f"{owner}: 'window' must be a non-empty list of numbers")
-    for x in values:
-        if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-            raise ValueError(f"{owner}: 'window' holds {x!r}, not a finite number")
-    return [float(x) for x in values]
-
-
-def _read_events(path: Path) -> tuple[list[dict], list[list[float] | None]]:
-    """Events (checked by :func:`smgrnn_ref.events.event_from_dict`) and, per event, the
-    relay window of the data contract or None."""
-    events, windows = [], []
-    for lineno, rec in enumerate(_read_jsonl(path), start=1):
-        rec = dict(rec) if isinstance(rec, dict) else rec
-        window = rec.pop("window", None) if isinstance(rec, dict) else None
-        owner = f"{path}: line {lineno}"
-        try:
-            ev = event_from_dict(rec).to_dict()
-        except ValueError as err:
-            raise ValueError(f"{owner}: {err}") from None
-        if window is not None and ev["kind"] != "relay_inserted":
-            raise ValueError(f"{owner}: only relay_inserted events carry a 'window'")
-        windows.append(None if window is None else _window(window, owner))
-        events.append(ev)
-    return events, windows
-
-
-def _read_prune_candidates(path: Path) -> dict[int, list] | None:
-    """``{step: [[u, v, weight, mu], ...]}`` from ``prune_candidates.jsonl``, or None."""
-    if not path.is_file():
+def _prune_candidates(run: RunDir) -> dict[int, list] | None:
+    """``{step: [[u, v, weight, mu], ...]}`` from ``prune_candidates.jsonl``, or None when the
+    run wrote none (a run from before the file existed)."""
+    if not run.prune_candidates.is_file():
         return None
-    out: dict[int, list] = {}
-    for lineno, rec in enumerate(_read_jsonl(path), start=1):
-        owner = f"{path}: line {lineno}"
-        if not isinstance(rec, dict) or set(rec) != {"step", "candidates"}:
-            raise ValueError(f"{owner}: expected {{'step', 'candidates'}}, got {rec!r:.80}")
-        t, cands = rec["step"], rec["candidates"]
-        if isinstance(t, bool) or not isinstance(t, int) or t < 0 or t in out:
-            raise ValueError(f"{owner}: 'step' must be a new integer >= 0, got {t!r}")
-        if not isinstance(cands, list):
-            raise ValueError(f"{owner}: 'candidates' must be a list")
-        rows = []
-        for c in cands:
-            ok = isinstance(c, list) and len(c) == 4 and all(isinstance(x, int) and not isinstance(x, bool)
-                                                             for x in c[:2])
-            ok = ok and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in c[2:])
-            if not ok:
-                raise ValueError(f"{owner}: a candidate must be [u, v, weight, mu], got {c!r}")
-            rows.append([c[0], c[1], _r(c[2]), _r(c[3])])
-        out[t] = rows
-    return out
+    return {r.step: [[u, v, _r(w), _r(mu)] for u, v, w, mu in r.candidates]
+            for r in read_prune_candidates(run.prune_candidates)}
 
 
-def _read_metrics(path: Path) -> dict:
+#: The columns of ``metrics.csv`` the page plots.
+METRIC_COLUMNS = ("step", "loss", "train_return_mean", "eval_return_mean", "eval_return_std", "hidden_nodes",
+                  "edges", "params")
+
+
+def _metrics(run: RunDir) -> dict:
     """The columns of ``metrics.csv`` the page plots (missing columns or cells: None)."""
-    cols = ("step", "loss", "train_return_mean", "eval_return_mean", "eval_return_std", "hidden_nodes",
-            "edges", "params")
-    out = {c: [] for c in cols}
-    if not path.is_file():
-        return out
-    with open(path, newline="", encoding="utf-8") as fh:
-        for lineno, row in enumerate(csv.DictReader(fh), start=2):
-            for c in cols:
-                cell = (row.get(c) or "").strip()
-                try:
-                    out[c].append(_r(cell) if cell else None)
-                except ValueError:
-                    raise ValueError(f"{path}: line {lineno}: column {c!r} holds {cell!r}, not a number") from None
-    return out
+    if not run.metrics.is_file():
+        return {c: [] for c in METRIC_COLUMNS}
+    cols = read_metrics(run.metrics)
+    n = len(cols["step"])
+    return {c: [None if not np.isfinite(x) else _r(x) for x in cols[c]] if c in cols else [None] * n
+            for c in METRIC_COLUMNS}
 
 
-def _window_record(values) -> dict:
-    """A window for the page: the values (rounded) and their statistics (from full precision)."""
+def _window_record(values, keep_values: bool = True) -> dict:
+    """A window for the page: the values (rounded; left out unless ``keep_values``), their
+    statistics and the two margins of the instability test, ``|mu| / sigma`` and
+    ``sigma^2 / |mu|`` (computed from the full-precision values and kept at full precision,
+    so the page's margins are the rule's)."""
     mu, sigma2 = rolling_stats(values)
     osc, var = instability_margins(values)
-    return {"values": [_r(x, WINDOW_DIGITS) for x in values], "mu": _r(mu), "sigma2": _r(sigma2),
-            "osc": _r(_finite_or_none(osc)), "var_ratio": _r(_finite_or_none(var))}
+    return {"values": [_r(x, WINDOW_DIGITS) for x in values] if keep_values else None, "n": len(values),
+            "mu": _r(mu), "sigma2": _r(sigma2), "osc": _finite_or_none(osc), "var_ratio": _finite_or_none(var)}
 
 
 def _snapshots_data(history, notes: list) -> dict:
@@ -223,16 +169,21 @@ def _check_final(G, history, t, path):
                          f"nodes differ by {sorted(nodes ^ want_n)[:5]}, edges by {sorted(edges ^ want_e)[:5]}")
 
 
-def _events_data(events, windows, history):
+def _events_data(events, windows, history, notes: list):
     out, relay_windows = [], []
     index = {n.id: i for i, n in enumerate(history.nodes)}
+    n_values = sum(len(w) for w in windows if w is not None)
+    keep_values = n_values <= MAX_RELAY_WINDOW_VALUES
+    if not keep_values:
+        notes.append(f"the values of the relay windows ({n_values:,}) are left out of this page (more than "
+                     f"{MAX_RELAY_WINDOW_VALUES:,}); their statistics and margins are kept; events.jsonl holds them")
     for ev, win, spans in zip(events, windows, history.event_spans):
         code, t = EVENT_CODES[ev["kind"]], ev["step"]
         if code == 0:
             w = -1
             if win is not None:
                 w = len(relay_windows)
-                relay_windows.append(_window_record(win))
+                relay_windows.append(_window_record(win, keep_values))
             out.append([code, t, spans[0], index[ev["node"]], spans[1], spans[2], w])
         elif code == 1:
             out.append([code, t, spans[0]])
@@ -278,7 +229,7 @@ def _edges_data(history) -> dict:
     }
 
 
-def _final_data(path: Path, history, notes: list) -> dict | None:
+def _final_data(path, history, notes: list) -> dict | None:
     """The final graph's windows (``graph.json``), checked to be the graph of the last step."""
     if not path.is_file():
         notes.append("no graph.json (the run has not finished): no final windows")
@@ -318,29 +269,30 @@ def build_viewer_data(run_dir) -> dict:
     from ..config import config_to_dict
     from ..distill import load_config, variant_spm
 
-    run = Path(run_dir)
-    for name in ("config.json", "topology.jsonl", "events.jsonl"):
-        if not (run / name).is_file():
-            raise ValueError(f"{run} holds no run (no {name})")
-    cfg = load_config(run / "config.json")
+    run = RunDir(run_dir)
+    for path in (run.config, run.topology, run.events):
+        if not path.is_file():
+            raise ValueError(f"{run.path} holds no run (no {path.name})")
+    cfg = load_config(run.config)
     # the rules the variant really ran with (growth-only: pruning off, ...)
     spm = config_to_dict(variant_spm(cfg.variant, cfg.spm))
-    events, windows = _read_events(run / "events.jsonl")
+    events, windows = _events(run)
     try:
-        history = build_history(_read_snapshots(run / "topology.jsonl"), events)
+        history = build_history(read_snapshots(run.topology), events)
     except ValueError as err:
-        raise ValueError(f"{run}: {err}") from None
-    prune_candidates = _read_prune_candidates(run / PRUNE_CANDIDATES_FILE)
+        raise ValueError(f"{run.path}: {err}") from None
+    prune_candidates = _prune_candidates(run)
+    # the run's layout: viz.run_layout gives its PNG frames and GIF the same one
     layout = layered_layout(history.nodes, history.edges, grace=cfg.frame_every)
     notes: list[str] = []
     snapshots = _snapshots_data(history, notes)
-    final = _final_data(run / "graph.json", history, notes)
-    ev_data, relay_windows = _events_data(events, windows, history)
+    final = _final_data(run.graph, history, notes)
+    ev_data, relay_windows = _events_data(events, windows, history, notes)
     return {
         "format": FORMAT,
         "version": VERSION,
         "run": {
-            "name": run.resolve().name, "env_id": cfg.env_id, "variant": cfg.variant, "seed": cfg.seed,
+            "name": run.path.resolve().name, "env_id": cfg.env_id, "variant": cfg.variant, "seed": cfg.seed,
             "steps": cfg.steps, "last_step": history.last_step, "frame_every": cfg.frame_every,
             "spm": {k: spm[k] for k in SPM_FIELDS},
         },
@@ -353,6 +305,6 @@ def build_viewer_data(run_dir) -> dict:
         "prune_candidates": None if prune_candidates is None
         else [[t, rows] for t, rows in sorted(prune_candidates.items())],
         "final": final,
-        "metrics": _read_metrics(run / "metrics.csv"),
+        "metrics": _metrics(run),
         "notes": notes,
     }

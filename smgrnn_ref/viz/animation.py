@@ -1,10 +1,11 @@
 """Frames and animations of a run's topology: PNG frames, a GIF (Pillow) or an MP4 (ffmpeg).
 
-:func:`render_frames` draws one PNG per topology snapshot, every frame on the same
-:class:`~smgrnn_ref.viz.layout.StableLayout`, figure size and axis extent, with the changes
-since the previous snapshot highlighted (:func:`smgrnn_ref.rundir.diff_snapshots`);
-:func:`animate` stacks them into a GIF or an MP4. Snapshots come from a run's
-``topology.jsonl`` (:mod:`smgrnn_ref.rundir`) or from a list.
+:func:`render_frames` draws one PNG per topology snapshot, every frame on the same layered
+layout (:mod:`smgrnn_ref.viz.layout`: for a run directory, the run's own, the one its viewer
+shows), figure size and axis extent, with the changes since the previous snapshot
+highlighted (:func:`smgrnn_ref.rundir.diff_snapshots`); :func:`animate` stacks them into a
+GIF or an MP4. Snapshots come from a run's ``topology.jsonl`` (:mod:`smgrnn_ref.rundir`) or
+from a list.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..rundir import TOPOLOGY_FILE, check_snapshot, diff_snapshots, read_snapshots, snapshot_to_graph
+from ..rundir import EVENTS_FILE, TOPOLOGY_FILE, check_snapshot, diff_snapshots, read_snapshots, snapshot_to_graph
 from .drawing import draw
-from .layout import StableLayout
+from .layered_layout import Layout
+from .layout import run_layout, snapshots_layout
 
 
 def _is_int(x) -> bool:
@@ -43,7 +45,7 @@ def render_frames(
     snapshots: Sequence[Mapping],
     out_dir,
     *,
-    layout: StableLayout | None = None,
+    layout: Layout | None = None,
     dpi: int = 100,
     figsize: tuple[float, float] = (8.0, 6.4),
     weight_clip: float = 2.0,
@@ -52,9 +54,11 @@ def render_frames(
 
     Each frame is titled ``"step N: H hidden nodes, E edges"`` and highlights the difference
     with the previous snapshot (added in green, pruned as grey ghosts); the first frame has
-    no highlights. All frames share one :class:`StableLayout`, the same figure size and the
-    same axis extent, so nodes stay in place and the frames can be stacked into a video.
-    Existing files of the same names are overwritten; other files are left alone.
+    no highlights. All frames share one layout (by default the layered layout of every node
+    the snapshots show, :func:`~smgrnn_ref.viz.layout.snapshots_layout`; :func:`animate`
+    passes a run's own), the same figure size and the same axis extent, so nodes stay in
+    place, keep one size, and the frames can be stacked into a video. Existing files of the
+    same names are overwritten; other files are left alone.
 
     Returns
     -------
@@ -73,13 +77,12 @@ def render_frames(
             raise ValueError(f"snapshot {i}: {err}") from None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    layout = StableLayout() if layout is None else layout
+    layout = snapshots_layout(snapshots) if layout is None else layout
     n = len(snapshots)
     paths = []
     prev = None
     for i, snap in enumerate(snapshots):
         G = snapshot_to_graph(snap)
-        layout.update(G)
         d = diff_snapshots(prev, snap) if prev is not None else diff_snapshots(snap, snap)
         fig = Figure(figsize=figsize, dpi=dpi)
         # Fixed axes rectangle (no tight bbox): every frame has the same pixel size and the
@@ -100,15 +103,19 @@ def render_frames(
     return paths
 
 
-def _resolve_snapshots(source) -> list[dict]:
+def _resolve_snapshots(source) -> tuple[list[dict], Layout | None]:
+    """The snapshots of ``source`` and, for a run's log, the run's layout (from its events too)."""
     if isinstance(source, (str, os.PathLike)):
         p = Path(source)
         if p.is_dir():
             p = p / TOPOLOGY_FILE
         if not p.is_file():
             raise FileNotFoundError(f"no topology log at {p}")
-        return read_snapshots(p)
-    return list(source)
+        run = p.parent
+        if p.name == TOPOLOGY_FILE and (run / EVENTS_FILE).is_file():
+            return read_snapshots(p), run_layout(run)
+        return read_snapshots(p), None
+    return list(source), None
 
 
 def _ffmpeg_exe() -> str | None:
@@ -131,7 +138,7 @@ def animate(
     fps: float = 4.0,
     dpi: int = 100,
     every: int = 1,
-    layout: StableLayout | None = None,
+    layout: Layout | None = None,
     frames_dir=None,
 ) -> Path:
     """Animate the topology of a run: a GIF, or an MP4 when ``out_path`` ends with ``.mp4``.
@@ -151,8 +158,9 @@ def animate(
     every : int
         Keep one snapshot in ``every``; highlights then show the change since the previous
         kept snapshot. GIF frames are held in memory, so thin out long runs.
-    layout : StableLayout, optional
-        Layout to continue from.
+    layout : Layout, optional
+        The positions of every node drawn; by default a run directory's own layout
+        (:func:`~smgrnn_ref.viz.layout.run_layout`, the viewer's), else that of the snapshots.
     frames_dir : path, optional
         Keep the PNG frames there; by default they go to a temporary directory.
 
@@ -184,7 +192,9 @@ def animate(
                 "writing MP4 needs ffmpeg, which was not found (no `ffmpeg` on PATH and no "
                 "imageio-ffmpeg package); install one of them or write a .gif instead"
             )
-    snaps = _resolve_snapshots(source)[::every]
+    snaps, run_lay = _resolve_snapshots(source)
+    layout = layout or run_lay or (snapshots_layout(snaps) if snaps else None)
+    snaps = snaps[::every]
     if not snaps:
         raise ValueError("no snapshots to animate")
     out_path.parent.mkdir(parents=True, exist_ok=True)

@@ -194,6 +194,9 @@ window.smgrnnViewer = {
       return Array.from(currentFrame.nodes, (i) => ({ id: NODE_ID[i], kind: KIND_NAMES[NODE_KIND[i]], x: PX[i], y: PY[i], r: RAD[i] }));
     },
     parents() { return [...currentMarks.parents].map((k) => [D.edges.u[k], D.edges.v[k]]); },
+    candidates() { return [...currentMarks.candidates].map((k) => [D.edges.u[k], D.edges.v[k]]); },
+    /** The values each sparkline of the side panels draws, in page order. */
+    sparklines() { return Array.from(document.querySelectorAll("canvas.spark"), (c) => SPARKLINES.get(c) || null); },
     edges() { return Array.from(currentFrame.edges, (k, j) => [D.edges.u[k], D.edges.v[k], currentFrame.weights[j]]); },
     edgePoints(u, v, n) {
       const k = (SPANS_OF_PAIR.get(u + "," + v) || []).find((s) => EDGE_BIRTH[s] <= state.t && state.t < EDGE_DEATH[s]);

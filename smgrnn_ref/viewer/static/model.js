@@ -1,7 +1,7 @@
 // model.js: the run's data decoded once into typed arrays, and the graph at any step.
 //
 // The structure at step t is exact: every node and edge lifetime (birth <= t < death) comes
-// from the run's snapshots and events (smgrnn_ref/history.py). A weight or bias is the
+// from the run's snapshots and events (smgrnn_ref/viz/history.py). A weight or bias is the
 // latest one the run wrote: the latest kept snapshot at or before t, or the event that gave
 // birth to the element after that snapshot.
 

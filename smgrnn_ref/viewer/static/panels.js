@@ -2,6 +2,7 @@
 // sparklines of update windows and the training curves.
 
 const NOT_RECORDED = "not recorded by this run";
+const SPARKLINES = new WeakMap(); // sparkline canvas -> the values it draws (for the test hooks)
 const SPANS_OF_PAIR = new Map(); // "u,v" -> edge spans of that pair, in order of birth
 for (let k = 0; k < nE; k++) {
   const key = D.edges.u[k] + "," + D.edges.v[k];
@@ -71,6 +72,8 @@ function check(ok) {
 /** A sparkline of a window: the values, the +-0.5 sigma band round 0 and mu (when given). */
 function sparkline(values, stats) {
   const cv = el("canvas", { class: "spark" });
+  cv.dataset.values = values.length; // the number of points drawn (the test reads it back)
+  SPARKLINES.set(cv, values);
   requestAnimationFrame(() => {
     const r = cv.getBoundingClientRect(), dpr = window.devicePixelRatio || 1;
     cv.width = Math.round(r.width * dpr);
@@ -104,22 +107,25 @@ function sparkline(values, stats) {
   return cv;
 }
 
-/** A window of weight updates: sparkline, mu, sigma and the two margins of the criterion. */
+/** A window of weight updates: sparkline, mu, sigma and the two margins of the criterion.
+ * The margins come from the page's data, computed by the SPM's own statistics at full
+ * precision (viewer/data.py); null stands for an infinite margin (a zero denominator). */
 function windowBlock(win, caption) {
-  const sigma = Math.sqrt(win.sigma2), lam = SPM.lambda_edge, mu = Math.abs(win.mu);
-  const osc = sigma > 0 ? mu / sigma : Infinity;
-  const spread = lam * mu > 0 ? win.sigma2 / (lam * mu) : Infinity;
-  const unstable = win.values.length === SPM.T && osc < 0.5 && spread > 1;
+  const sigma = Math.sqrt(win.sigma2), lam = SPM.lambda_edge;
+  const osc = win.osc === null ? Infinity : win.osc;
+  const spread = win.var_ratio === null ? Infinity : win.var_ratio / lam;
+  const unstable = win.n === SPM.T && osc < 0.5 && spread > 1;
   return el("div", { class: "window" },
-    el("div", { class: "muted" }, caption, ` (${win.values.length} of T = ${SPM.T} updates, oldest left; `,
+    el("div", { class: "muted" }, caption, ` (${win.n} of T = ${SPM.T} updates, oldest left; `,
        "band ±0.5σ, dashed μ)"),
-    sparkline(win.values, win),
+    win.values ? sparkline(win.values, win)
+      : el("p", { class: "na" }, "the values are left out of this page (too many); events.jsonl holds them"),
     el("table", {},
-      row("μ", fmt(win.mu, 4), "σ", fmt(sigma, 4)),
-      row("|μ| / σ", el("span", { class: "margin-osc" }, fmt(osc, 3)), "< 0.5", check(osc < 0.5)),
-      row("σ² / (λ_edge |μ|)", el("span", { class: "margin-var" }, fmt(spread, 3)), "> 1", check(spread > 1))),
+      row("μ", el("span", { class: "stat-mu" }, fmt(win.mu, 4)), "σ", el("span", { class: "stat-sigma" }, fmt(sigma, 4))),
+      row("|μ| / σ", el("span", { class: "margin-osc" }, fmt(osc, 4)), "< 0.5", check(osc < 0.5)),
+      row("σ² / (λ_edge |μ|)", el("span", { class: "margin-var" }, fmt(spread, 4)), "> 1", check(spread > 1))),
     el("div", { class: "muted" }, `λ_edge = ${fmt(lam)}; `,
-       win.values.length < SPM.T ? "a window shorter than T is never judged" :
+       win.n < SPM.T ? "a window shorter than T is never judged" :
        unstable ? "unstable: edge-driven growth inserts a relay" : "stable"));
 }
 

@@ -1,5 +1,5 @@
 // render.js: the graph canvas. Positions come from the run-wide layered layout
-// (smgrnn_ref/layered_layout.py, unit square, y up), so a node never moves; only the pixel
+// (smgrnn_ref/viz/layered_layout.py, unit square, y up; the PNG frames and GIF use the same), so a node never moves; only the pixel
 // scale changes with the window size.
 
 const COLORS = {
@@ -9,7 +9,7 @@ const COLORS = {
 };
 const NODE_FILL = [COLORS.input, COLORS.hidden, COLORS.output];
 const MARGIN = { left: 48, right: 56, top: 16, bottom: 16 };
-// radius rule of smgrnn_ref.layered_layout.node_radius: a fraction of the room, clipped
+// radius rule of smgrnn_ref.viz.layered_layout.node_radius: a fraction of the room, clipped
 const RADIUS = { max: 9, min: 1.5, fill: 0.42 };
 const WEIGHT_CLIP = 2.0; // |w| at which an edge's width saturates (as in the PNG frames)
 const BIG_GRAPH = 1500; // above this many edges: straight, thin, faint edges, no arrowheads

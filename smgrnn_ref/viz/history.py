@@ -41,9 +41,9 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .spm import RELAY_BIAS
+from ..spm import RELAY_BIAS
 
-__all__ = ["NodeSpan", "EdgeSpan", "RunHistory", "build_history"]
+__all__ = ["NodeSpan", "EdgeSpan", "RunHistory", "build_history", "snapshots_history"]
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,20 @@ class _Builder:
         for u, v, w in snap["edges"]:
             self.add_edge(u, v, t, w, f"snapshot at step {t}")
 
+    def jump_to(self, snap: Mapping) -> None:
+        """Without events: what differs from ``snap`` ends, or is born, at its step."""
+        t, where = snap["step"], f"snapshot at step {snap['step']}"
+        nodes = {rec[0]: rec for rec in snap["nodes"]}
+        edges = {(u, v): w for u, v, w in snap["edges"]}
+        for u, v in sorted(set(self.alive_edges) - set(edges)):
+            self.end_edge(u, v, t, where)
+        for nid in sorted(self.alive_nodes - set(nodes)):
+            self.end_node(nid, t, where)
+        for nid in sorted(set(nodes) - self.alive_nodes):
+            self.add_node(nid, nodes[nid][1], nodes[nid][2], t, where)
+        for u, v in sorted(set(edges) - set(self.alive_edges)):
+            self.add_edge(u, v, t, edges[(u, v)], where)
+
     def check_and_sample(self, snap: Mapping, since: int) -> None:
         """The replayed structure must equal ``snap``'s; then record its weights and biases."""
         t = snap["step"]
@@ -256,6 +270,16 @@ def _check_event(ev, lineno) -> dict:
     return ev
 
 
+def _snapshot_steps(snapshots: list) -> list[int]:
+    """The snapshots' steps, checked: at least one snapshot, in increasing step order."""
+    if not snapshots:
+        raise ValueError("no topology snapshot: the run wrote no topology.jsonl line")
+    steps = [s["step"] for s in snapshots]
+    if any(b <= a for a, b in zip(steps, steps[1:])):
+        raise ValueError(f"topology snapshots are not in increasing step order: {steps[:10]}...")
+    return steps
+
+
 def build_history(snapshots: Sequence[Mapping], events: Iterable[Mapping]) -> RunHistory:
     """Replay a run's logs: every node and edge lifetime, checked snapshot by snapshot.
 
@@ -278,11 +302,7 @@ def build_history(snapshots: Sequence[Mapping], events: Iterable[Mapping]) -> Ru
         events before it do not lead to.
     """
     snapshots = list(snapshots)
-    if not snapshots:
-        raise ValueError("no topology snapshot: the run wrote no topology.jsonl line")
-    steps = [s["step"] for s in snapshots]
-    if any(b <= a for a, b in zip(steps, steps[1:])):
-        raise ValueError(f"topology snapshots are not in increasing step order: {steps[:10]}...")
+    steps = _snapshot_steps(snapshots)
     events = [_check_event(ev, i) for i, ev in enumerate(events, start=1)]
     for i in range(1, len(events)):
         if events[i]["step"] < events[i - 1]["step"]:
@@ -300,6 +320,49 @@ def build_history(snapshots: Sequence[Mapping], events: Iterable[Mapping]) -> Ru
     for k in range(k, len(events)):  # a run cut after its last snapshot
         b.apply(events[k], f"events.jsonl line {k + 1}")
     last = max(steps[-1], events[-1]["step"] if events else steps[-1])
+    return _history(b, steps, last)
+
+
+def _history(b: _Builder, steps: list[int], last: int) -> RunHistory:
     nodes = [NodeSpan(nid, d["kind"], d["index"], d["birth"], d["death"]) for nid, d in sorted(b.nodes.items())]
     edges = [EdgeSpan(u, v, t0, t1) for u, v, t0, t1 in b.edges]
     return RunHistory(nodes, edges, steps, last, b.edge_samples, b.node_samples, b.event_spans)
+
+
+def snapshots_history(snapshots: Sequence[Mapping]) -> RunHistory:
+    """The lifetimes a list of snapshots alone shows: a node or edge is born at the first
+    snapshot that has it and dies at the first one that no longer has it.
+
+    For snapshots without their run's events (a list drawn by :func:`smgrnn_ref.viz.render_frames`,
+    an estimator's recorded graphs); :func:`build_history` is exact between snapshots.
+
+    Parameters
+    ----------
+    snapshots : sequence of dict
+        Topology records (``{"step", "nodes", "edges"}``), in increasing step order.
+
+    Returns
+    -------
+    RunHistory
+        With no :attr:`RunHistory.event_spans`.
+
+    Raises
+    ------
+    ValueError
+        No snapshot, snapshots out of step order, or a node that changes kind or index.
+
+    Examples
+    --------
+    >>> a = {"step": 0, "nodes": [[0, "input", 0, None], [1, "output", 0, 0.0]], "edges": [[0, 1, 0.5]]}
+    >>> b = {"step": 5, "nodes": a["nodes"] + [[2, "hidden", None, 0.0]], "edges": [[0, 2, 0.1], [2, 1, 0.1]]}
+    >>> [(e.u, e.v, e.birth, e.death) for e in snapshots_history([a, b]).edges]
+    [(0, 1, 0, 5), (0, 2, 5, None), (2, 1, 5, None)]
+    """
+    snapshots = list(snapshots)
+    steps = _snapshot_steps(snapshots)
+    b = _Builder()
+    b.start(snapshots[0])
+    for prev, snap in zip(steps, snapshots[1:]):
+        b.jump_to(snap)
+        b.check_and_sample(snap, prev)
+    return _history(b, steps, steps[-1])

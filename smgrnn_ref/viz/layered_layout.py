@@ -3,7 +3,7 @@
 The graph of SMGrNN grows and shrinks while it learns, so a picture of it must keep every
 node where it was (or an animation shows only jitter) and still leave room for the nodes to
 come. This module places all the nodes a run ever had, once, from its whole history
-(:mod:`smgrnn_ref.history`):
+(:mod:`smgrnn_ref.viz.history`):
 
 1. **Layers by depth.** Inputs form layer 0 and outputs the last layer ``L``; a hidden node
    sits at its depth, the longest path from the inputs over every edge the run ever had
@@ -38,7 +38,7 @@ state, and pure Python.
 
 Examples
 --------
->>> from smgrnn_ref.history import NodeSpan, EdgeSpan
+>>> from smgrnn_ref.viz.history import NodeSpan, EdgeSpan
 >>> nodes = [NodeSpan(0, "input", 0, 0), NodeSpan(1, "input", 1, 0), NodeSpan(2, "output", 0, 0),
 ...          NodeSpan(3, "hidden", None, 5), NodeSpan(4, "hidden", None, 9)]
 >>> edges = [EdgeSpan(0, 2, 0), EdgeSpan(1, 2, 0), EdgeSpan(0, 3, 5), EdgeSpan(3, 2, 5),
@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 __all__ = ["Layout", "layered_layout", "graph_layout", "min_distance", "meeting_pairs", "to_pixels",
            "node_radius", "GRACE", "SWEEPS", "MAX_STAGGER", "STAGGER_SPAN", "PHASES", "PHASE_LOOKBACK",
-           "PHASE_ENOUGH", "NODE_RADIUS"]
+           "PHASE_ENOUGH", "NODE_RADIUS", "place_rooms"]
 
 #: Steps a dead node keeps its place after death before another node may take it. **Our
 #: choice**: the snapshot interval of a run (``TrainConfig.frame_every``), so the ghost of a
@@ -127,7 +127,7 @@ class Layout:
 
 
 def _field(obj, name, i):
-    # node / edge spans may be dataclasses (smgrnn_ref.history) or plain tuples (whose
+    # node / edge spans may be dataclasses (smgrnn_ref.viz.history) or plain tuples (whose
     # methods, such as tuple.index, must not be taken for fields)
     return obj[i] if isinstance(obj, (tuple, list)) else getattr(obj, name)
 
@@ -510,3 +510,26 @@ def node_radius(spacing_px: float) -> float:
     (9.0, 4.2, 1.5)
     """
     return min(NODE_RADIUS["max"], max(NODE_RADIUS["min"], NODE_RADIUS["fill"] * spacing_px))
+
+
+def place_rooms(points: Mapping) -> dict:
+    """Distance from each node to the nearest node at *another* place (nodes that share a
+    place never meet), in the units of ``points``: what a drawn node may fill. A grid of
+    cells of the largest useful size keeps it near-linear; beyond that cell, any radius fits
+    (:func:`node_radius` clips at its maximum), so a lone node's room is ``inf``. The viewer
+    (``viewer/static/render.js``, ``roomOfPlaces``) does the same.
+
+    >>> place_rooms({0: (0.0, 0.0), 1: (3.0, 4.0), 2: (0.0, 0.0), 3: (100.0, 0.0)})
+    {0: 5.0, 1: 5.0, 2: 5.0, 3: inf}
+    """
+    cell = 2 * NODE_RADIUS["max"] / NODE_RADIUS["fill"]
+    places = sorted(set(map(tuple, points.values())))
+    grid: dict[tuple[int, int], list] = {}
+    for p in places:
+        grid.setdefault((math.floor(p[0] / cell), math.floor(p[1] / cell)), []).append(p)
+    room = {}
+    for p in places:
+        gx, gy = math.floor(p[0] / cell), math.floor(p[1] / cell)
+        near = [q for dx in (-1, 0, 1) for dy in (-1, 0, 1) for q in grid.get((gx + dx, gy + dy), ()) if q != p]
+        room[p] = min((math.dist(p, q) for q in near), default=_INF)
+    return {n: room[tuple(p)] for n, p in points.items()}
