@@ -50,7 +50,6 @@ from ..engine import ENGINES, make_engine
 from ..events import RelayInserted
 from ..graph import hidden_nodes, initial_graph, layered_graph, n_params
 from ..losses import LOSSES, get_loss
-from ..spm import is_pruning_step
 from .births import birth_record, finish_birth_records
 from .teachers import TeacherSpec, make_teacher
 
@@ -204,27 +203,6 @@ def new_engine(cfg: OfflineConfig, G, spm: SPMConfig):
     return make_engine(cfg.engine, G, adam=cfg.optimizer, spm=spm, loss=cfg.loss)
 
 
-def edge_window(engine, edge) -> list:
-    """The window of ``edge`` as the engine holds it now (oldest first), without a full sync."""
-    state = getattr(engine, "state", None)
-    if state is not None and hasattr(engine, "layout"):  # the fast engine: its ring buffer
-        from ..fast.decisions import window
-
-        return window(state.updates, state.update_count, state.update_row, engine.layout.edge_index[edge])
-    return list(engine.graph.edges[edge]["updates"])
-
-
-def unstable_windows(engine, spm: SPMConfig) -> dict:
-    """``{edge: window}`` of the edges the SPM is about to judge unstable (before its step)."""
-    if hasattr(engine, "unstable_edges"):
-        edges = engine.unstable_edges(spm)
-    else:
-        from ..spm import unstable_edges
-
-        edges = unstable_edges(engine.graph, spm)
-    return {e: edge_window(engine, e) for e in edges}
-
-
 def test_loss(engine, X, Y, loss: str) -> float:
     """The loss of the student on ``(X, Y)`` (no update)."""
     return float(get_loss(loss)(engine.forward(X), Y))
@@ -267,7 +245,7 @@ def relay_control(cfg: OfflineConfig, engine, teacher, event: RelayInserted, X_t
     return out
 
 
-def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False, record_windows: bool | None = None) -> dict:
+def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False) -> dict:
     """Train one student on one teacher (the protocol of the module docstring).
 
     Parameters
@@ -275,9 +253,6 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False, record_windows
     cfg : OfflineConfig
     keep_losses : bool
         Also return every step's training loss (``"losses"``, a float list).
-    record_windows : bool, optional
-        Record each relay's parent window (default: only for ``full`` and ``no-random``, where
-        births are few; on ``growth-only`` the extra decision pass would cost as much as the SPM).
 
     Returns
     -------
@@ -295,8 +270,6 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False, record_windows
     Y_test = teacher(X_test)
     spm = variant_spm("mlp" if cfg.variant == "mlp" else cfg.variant, cfg.spm)
     engine = new_engine(cfg, build_student(cfg, rng["graph"]), spm)
-    if record_windows is None:
-        record_windows = cfg.variant in ("full", "no-random")
     losses = np.full(cfg.steps, np.nan)
     curve, births, controls, counts = [], [], [], {}
     curve.append({"step": 0, "test_loss": test_loss(engine, X_test, Y_test, cfg.loss), **_size(engine.structure)})
@@ -304,13 +277,12 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False, record_windows
     for t in range(1, cfg.steps + 1):
         X = rng["data"].normal(size=(cfg.batch_size, d))
         losses[t - 1] = engine.train_step(X, teacher(X))
-        judged = record_windows and spm.enable_edge_growth and not is_pruning_step(t, spm.s)
-        windows = unstable_windows(engine, spm) if judged else {}
         events = engine.spm_step(t, rng["spm"])
         for ev in events:
             counts[ev.kind] = counts.get(ev.kind, 0) + 1
-            if isinstance(ev, RelayInserted) and record_windows:
-                births.append(birth_record(ev, windows[ev.edge], spm.lambda_edge))
+            if isinstance(ev, RelayInserted):
+                # the event carries the parent edge's window as the SPM judged it
+                births.append(birth_record(ev, ev.window, spm.lambda_edge))
                 if (len(controls) < cfg.controls and t - last_control >= cfg.control_steps
                         and t + cfg.control_steps <= cfg.steps):
                     controls.append(relay_control(cfg, engine, teacher, ev, X_test, Y_test))
@@ -336,5 +308,4 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False, record_windows
 
 
 __all__ = ["STREAMS", "VARIANTS", "CONTROL_KEY", "OfflineConfig", "offline_config_to_dict",
-           "offline_config_from_dict", "spawn_streams", "build_student", "new_engine", "edge_window",
-           "unstable_windows", "test_loss", "relay_control", "run_offline"]
+           "offline_config_from_dict", "spawn_streams", "build_student", "new_engine", "test_loss", "relay_control", "run_offline"]
