@@ -217,3 +217,30 @@ def test_rank_table_groups_and_named_rungs():
                                            n_boot=200)}
     assert table["a"]["rho"] > 0 > table["b"]["rho"]
     assert table["a"]["median_size"] == [1.5, 7.0]
+
+
+def test_relay_fates_follow_the_events():
+    from smgrnn_ref.events import EdgePruned, NodeRemoved
+    from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph
+    from smgrnn_ref.growth.births import final_fates, track_fate
+
+    by_node = {5: {"edge": [0, 2]}, 6: {"edge": [1, 2]}}
+    track_fate(by_node, EdgePruned(step=30, edge=(0, 5), weight=0.004))
+    track_fate(by_node, EdgePruned(step=60, edge=(5, 2), weight=-0.002))  # the first one is kept
+    track_fate(by_node, NodeRemoved(step=60, node=5, edges=((5, 2),)))
+    G = empty_graph(2, 1)
+    G.graph["next_id"] = 6
+    r = add_hidden_node(G)
+    add_edge(G, 1, r, 0.25)
+    final_fates(by_node, G)
+    assert by_node[5] == {"edge": [0, 2], "pruned_weight": 0.004, "pruned_edge": [0, 5], "removed_at": 60}
+    assert by_node[6]["final_weights"] == [0.25, None]
+
+
+def test_offline_births_record_what_became_of_each_relay():
+    r = run_offline(OfflineConfig(width=8, seed=0, steps=1500, eval_every=500, test_size=128))
+    removed = [b for b in r["births"] if "removed_at" in b]
+    kept = [b for b in r["births"] if "final_weights" in b]
+    assert len(removed) + len(kept) == len(r["births"])
+    assert len(kept) == r["final"]["hidden_nodes"]  # every hidden node of `full` is a relay
+    assert all(b["removed_at"] > b["step"] for b in removed)

@@ -12,6 +12,8 @@ every birth (our measurements, docs/growth.md):
   (the second needs > 1): which test was the binding one;
 * the training loss's **slope over the window before the birth**, as the relative change over
   the window ``slope * T / mean``: near 0 at a plateau, clearly negative while still learning;
+* what became of the relay: pruned (the weight its edge had then) or kept (its final
+  weights), :func:`track_fate` and :func:`final_fates`;
 * the **loss change in the steps after**: ``mean(L[t+after-span+1 .. t+after]) -
   mean(L[t-span+1 .. t])``, relative to the second mean; ``nan`` when the run ends first.
 
@@ -133,6 +135,33 @@ def finish_birth_records(births: list, losses) -> list:
     return births
 
 
+def track_fate(by_node: dict, event) -> None:
+    """Note in the birth records (``{relay node: record}``) what ``event`` did to their relay.
+
+    A pruned edge touching a relay gives ``pruned_weight`` and ``pruned_edge`` (the first such
+    edge: that is what orphans a relay with one input and one output), the relay's removal
+    ``removed_at`` (the step).
+    """
+    kind = getattr(event, "kind", None)
+    if kind == "edge_pruned":
+        for n in event.edge:
+            b = by_node.get(n)
+            if b is not None and "pruned_weight" not in b:
+                b["pruned_weight"], b["pruned_edge"] = float(event.weight), [int(x) for x in event.edge]
+    elif kind == "node_removed" and event.node in by_node:
+        by_node[event.node]["removed_at"] = int(event.step)
+
+
+def final_fates(by_node: dict, G) -> None:
+    """For every relay still in ``G`` (a synced graph), the final weights of its two original
+    edges ``i -> r`` and ``r -> j`` (``None`` for an edge pruned since), as ``final_weights``."""
+    for r, b in by_node.items():
+        if "removed_at" in b or r not in G:
+            continue
+        i, j = b["edge"]
+        b["final_weights"] = [float(G.edges[u, v]["weight"]) if G.has_edge(u, v) else None for u, v in ((i, r), (r, j))]
+
+
 def matched_quiet_steps(birth_steps, n_steps: int, *, quiet: int = LOSS_SPAN, lo: int = LOSS_SPAN,
                         hi: int | None = None) -> list:
     """For each birth, the nearest step of the same run with no birth within ``quiet`` steps.
@@ -165,4 +194,4 @@ def matched_quiet_steps(birth_steps, n_steps: int, *, quiet: int = LOSS_SPAN, lo
 
 
 __all__ = ["AFTER_STEPS", "LOSS_SPAN", "MAX_STORED_WINDOWS", "birth_record", "loss_slope", "loss_change",
-           "finish_birth_records", "matched_quiet_steps"]
+           "finish_birth_records", "track_fate", "final_fates", "matched_quiet_steps"]

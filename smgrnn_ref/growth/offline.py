@@ -50,7 +50,7 @@ from ..engine import ENGINES, make_engine
 from ..events import RelayInserted
 from ..graph import hidden_nodes, initial_graph, layered_graph, n_params
 from ..losses import LOSSES, get_loss
-from .births import birth_record, finish_birth_records
+from .births import birth_record, final_fates, finish_birth_records, track_fate
 from .teachers import TeacherSpec, make_teacher
 
 #: Independent random streams of a run, spawned from ``SeedSequence(seed)`` in this order
@@ -259,7 +259,7 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False) -> dict:
     dict
         ``config``; ``final`` (size, test loss, mean training loss of the last 10% of steps,
         ``steps_run``, ``capped``, ``wall_time``); ``curve`` (test loss and size at every
-        evaluation); ``births`` (one record per relay, :mod:`smgrnn_ref.growth.births`);
+        evaluation); ``births`` (one record per relay with its fate, :mod:`smgrnn_ref.growth.births`);
         ``controls`` (:func:`relay_control`); ``events`` (counts by kind).
     """
     t0 = time.perf_counter()
@@ -271,7 +271,7 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False) -> dict:
     spm = variant_spm("mlp" if cfg.variant == "mlp" else cfg.variant, cfg.spm)
     engine = new_engine(cfg, build_student(cfg, rng["graph"]), spm)
     losses = np.full(cfg.steps, np.nan)
-    curve, births, controls, counts = [], [], [], {}
+    curve, births, controls, counts, by_node = [], [], [], {}, {}
     curve.append({"step": 0, "test_loss": test_loss(engine, X_test, Y_test, cfg.loss), **_size(engine.structure)})
     last_control, capped, t = -cfg.control_steps, False, 0
     for t in range(1, cfg.steps + 1):
@@ -280,9 +280,11 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False) -> dict:
         events = engine.spm_step(t, rng["spm"])
         for ev in events:
             counts[ev.kind] = counts.get(ev.kind, 0) + 1
+            track_fate(by_node, ev)
             if isinstance(ev, RelayInserted):
                 # the event carries the parent edge's window as the SPM judged it
                 births.append(birth_record(ev, ev.window, spm.lambda_edge))
+                by_node[ev.node] = births[-1]
                 if (len(controls) < cfg.controls and t - last_control >= cfg.control_steps
                         and t + cfg.control_steps <= cfg.steps):
                     controls.append(relay_control(cfg, engine, teacher, ev, X_test, Y_test))
@@ -295,6 +297,7 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False) -> dict:
     ran = losses[:t]
     late = ran[int(0.9 * t):]
     finish_birth_records(births, ran)
+    final_fates(by_node, engine.graph)
     out = {
         "config": offline_config_to_dict(cfg),
         "final": {**_size(engine.structure), "test_loss": curve[-1]["test_loss"],
