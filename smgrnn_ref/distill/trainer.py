@@ -272,7 +272,8 @@ class Trainer:
         """Train up to ``cfg.steps`` (or until :meth:`capped`); then :meth:`finish`.
 
         Ctrl-C or SIGTERM lets the current step finish, then checkpoints and raises
-        ``KeyboardInterrupt``; an exception between steps checkpoints and propagates.
+        ``KeyboardInterrupt`` (at any step, the last one included: ``graph.json`` is then
+        written by the resume); an exception between steps checkpoints and propagates.
         """
         cfg = self.cfg
         with StopRequest() as stop, RunProgress(total=cfg.steps, initial=self.step, enabled=self.progress,
@@ -292,6 +293,7 @@ class Trainer:
                     self.run_dir.append_prune_candidates(self.candidates)
                     self._consistent = True
                     self._after_step(t, bar)
+                stop.raise_if_requested()  # a stop during the last step too: it has checkpointed
             except BaseException:
                 # between steps the in-memory state is whole: save it. Mid-step it may be half
                 # updated, so the previous checkpoint stays the one to resume from.
