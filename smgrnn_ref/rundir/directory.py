@@ -29,7 +29,7 @@ import networkx as nx
 from ..io import graph_to_dict, load_graph, read_json, save_graph
 from .candidates import append_prune_candidates
 from .formats import append_events, csv_line, read_config_dict, read_dataset, write_config, write_dataset, write_text_atomic
-from .lock import RunLock
+from .lock import NOFOLLOW, RunLock
 from .names import (
     CHECKPOINT_DIR,
     CHECKPOINT_FORMAT,
@@ -475,7 +475,7 @@ class RunDir:
         self.check_logs(checkpoint.state)
         write_text_atomic(self.metrics, (checkpoint.path / METRICS_FILE).read_text(encoding="utf-8"))
         for name, size in checkpoint.state["files"].items():
-            fd = os.open(self.path / name, os.O_RDWR | os.O_NOFOLLOW)
+            fd = os.open(self.path / name, os.O_RDWR | NOFOLLOW)
             try:
                 if os.fstat(fd).st_size >= size:
                     os.ftruncate(fd, size)

@@ -40,6 +40,10 @@ try:
 except ImportError:  # not POSIX
     fcntl = None
 
+#: Open flags: never follow a symbolic link (where the system can say so), never leak the file
+#: descriptor into a child process.
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
 
 class RunInUseError(ValueError):
     """Another process holds the run directory's lock (a ``ValueError``: one line, exit 2)."""
@@ -79,7 +83,7 @@ class RunLock:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             # O_NOFOLLOW: a symbolic link planted in a shared run directory is refused, not followed
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NOFOLLOW, 0o644)
         except OSError as err:
             raise ValueError(f"cannot write the run directory {self.directory}: {err.strerror or err}") from None
         info = os.fstat(fd)
@@ -103,7 +107,7 @@ class RunLock:
         if fcntl is None:
             return None
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = os.open(self.path, os.O_RDONLY | NOFOLLOW)
         except OSError:
             return None
         try:
@@ -138,4 +142,4 @@ def _read_pid(fd: int) -> str:
     return text if text.isdigit() else "?"
 
 
-__all__ = ["RunInUseError", "RunLock"]
+__all__ = ["NOFOLLOW", "RunInUseError", "RunLock"]
