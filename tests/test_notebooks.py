@@ -64,7 +64,41 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GIF_MAGIC = (b"GIF87a", b"GIF89a")
 
 
+#: Longest single wait on a kernel channel, seconds (:func:`patient_channels`).
+POLL_SLICE = 0.5
+
 # --- helpers ---------------------------------------------------------------------------------
+
+
+async def _get_msg_in_slices(self, timeout=None):
+    """``AsyncZMQSocketChannel.get_msg``, waiting in polls of at most :data:`POLL_SLICE`.
+
+    Why: a reply can sit on the client's socket while the asyncio poll waiting for it is never
+    woken (zmq's file descriptor is edge-triggered; pyzmq's poll misses the edge now and then,
+    here after about one ``ipywidgets.interact`` cell in 60). pyzmq's poll checks the socket
+    once more when its timeout fires, so the reply is found exactly ``timeout`` seconds late:
+    ``nbclient`` passes the cell timeout, and notebook 03 "hung" for ``CELL_TIMEOUT`` seconds,
+    then passed. Measured: the kernel's ``execute_reply`` is stamped 20 ms after the request,
+    received 300 s (or 15 s with a 15 s timeout) later. Short polls bound that delay to a slice.
+    """
+    from queue import Empty
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        wait = POLL_SLICE if left is None else max(0.0, min(POLL_SLICE, left))
+        if await self.socket.poll(int(wait * 1000)):
+            return await self._recv()
+        if left is not None and left <= POLL_SLICE:
+            raise Empty
+
+
+@pytest.fixture
+def patient_channels(monkeypatch):
+    """The notebook client's kernel channels wait in short polls (:func:`_get_msg_in_slices`)."""
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    monkeypatch.setattr(AsyncZMQSocketChannel, "get_msg", _get_msg_in_slices)
 
 
 def parameters_cell(nb):
@@ -153,7 +187,7 @@ def test_notebooks_are_found_and_numbered():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, tmp_path, kernel_env):
+def test_notebook_runs(path, tmp_path, kernel_env, patient_channels):
     workdir = tmp_path / "work"
     workdir.mkdir()
     values = {k: (str(workdir / "out") if v is TMP else v) for k, v in SMALL_PARAMETERS.get(path.name, {}).items()}
