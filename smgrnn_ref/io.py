@@ -44,10 +44,12 @@ FORMAT = "smgrnn_ref.graph"
 VERSION = 1
 _STATE = ("adam_m", "adam_v", "adam_t")
 
-#: Largest graph file :func:`load_graph` reads, in bytes (1 GiB). Our largest runs write about
-#: 380 MB (CartPole-v1 growth-only, 144,000 edges); parsing takes roughly 20 times the file's
-#: size in memory, so a larger file is refused rather than exhausting it. Raise it
-#: (``smgrnn_ref.io.MAX_GRAPH_BYTES = ...``) or pass ``max_bytes`` for a bigger graph.
+#: Largest graph file :func:`load_graph` reads, in bytes (1 GiB): above our largest runs
+#: (376 MB: CartPole-v1 growth-only, seed 1, 144,000 edges), so every run of the study resumes.
+#: Loading takes memory: about 4 times the file's size for our files (measured: 129 MB file,
+#: 536 MB peak), up to about 25 times for a file of compact numbers (``[0,0,0,...]``: 40 MB,
+#: 1.0 GB peak). Lower it on a small machine, raise it for a bigger graph
+#: (``smgrnn_ref.io.MAX_GRAPH_BYTES = ...``, or ``load_graph(path, max_bytes=...)``).
 MAX_GRAPH_BYTES = 1 << 30
 #: Largest other JSON file read (16 MiB): configs, grid files, ``state.json``, ``done.json``;
 #: ours are a few kB.
