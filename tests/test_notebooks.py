@@ -74,12 +74,15 @@ async def _get_msg_in_slices(self, timeout=None):
     """``AsyncZMQSocketChannel.get_msg``, waiting in polls of at most :data:`POLL_SLICE`.
 
     Why: a reply can sit on the client's socket while the asyncio poll waiting for it is never
-    woken (zmq's file descriptor is edge-triggered; pyzmq's poll misses the edge now and then,
-    here after about one ``ipywidgets.interact`` cell in 60). pyzmq's poll checks the socket
-    once more when its timeout fires, so the reply is found exactly ``timeout`` seconds late:
-    ``nbclient`` passes the cell timeout, and notebook 03 "hung" for ``CELL_TIMEOUT`` seconds,
-    then passed. Measured: the kernel's ``execute_reply`` is stamped 20 ms after the request,
-    received 300 s (or 15 s with a 15 s timeout) later. Short polls bound that delay to a slice.
+    woken (zmq's file descriptor is edge-triggered, and pyzmq's asyncio poll misses an edge now
+    and then). pyzmq checks the socket once more when the poll's timeout fires, so the reply is
+    found exactly ``timeout`` seconds late; ``nbclient`` waits for ``execute_reply`` with the
+    cell timeout, so notebook 03 "hung" for ``CELL_TIMEOUT`` seconds, then passed, always in its
+    ``ipywidgets.interact`` cell. Measured here (ipykernel 7.4, jupyter_client 8.10, nbclient
+    0.11, pyzmq 27.3): the kernel stamps ``execute_reply`` 10-40 ms after the cell starts and the
+    client receives it exactly one timeout later; a bare notebook of 400 ``interact`` cells (no
+    code of ours) had 7 such cells, 800 plain ``display`` cells none, and with these
+    short polls 800 ``interact`` cells had none. Short polls bound the delay to one slice.
     """
     from queue import Empty
 
