@@ -61,7 +61,7 @@ from .distill import (
     train_config_to_dict,
 )
 from .envs import check_env
-from .interrupt import sigterm_raises_interrupt
+from .interrupt import StopRequest, sigterm_raises_interrupt
 from .io import read_json
 from .rundir import DONE_FILE, RunDir, run_name
 
@@ -244,8 +244,11 @@ def _worker(conn) -> None:
     It ignores SIGINT: a Ctrl-C in a terminal reaches every process of the group, and the
     parent alone decides; it stops each worker with one SIGTERM, which the run honours at the
     end of its current step, any step, after checkpointing (:class:`smgrnn_ref.interrupt.StopRequest`).
+    A second SIGTERM (a scheduler signalling the whole group, then the parent) changes nothing:
+    the parent escalates with SIGKILL when asked to.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    StopRequest.second_signal_aborts = False  # a group's SIGTERM and the parent's: one request
     while True:
         try:
             args = conn.recv()

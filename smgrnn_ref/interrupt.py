@@ -48,6 +48,11 @@ class StopRequest:
     handlers found on entry are put back.
     """
 
+    #: Whether a second stop signal aborts at once (restores the default handlers). A grid
+    #: worker turns it off: its parent forwards one SIGTERM, which can come on top of one a job
+    #: scheduler sent the whole process group, and the parent escalates by itself (SIGKILL).
+    second_signal_aborts = True
+
     def __init__(self) -> None:
         self.requested = False
         """Whether a stop signal arrived."""
@@ -69,6 +74,8 @@ class StopRequest:
     def _record(self, signum, frame) -> None:
         # first signal: let the current step finish; a second one aborts at once
         self.requested = True
+        if not self.second_signal_aborts:
+            return
         for sig in self._previous:
             signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
 

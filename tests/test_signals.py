@@ -123,7 +123,7 @@ def _wait_for(flag: Path, proc: subprocess.Popen, seconds: float = 120) -> int:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to the group", "sigterm to the parent",
-                                 "sigterm to the worker"])
+                                 "sigterm to the worker", "sigterm to the worker, then the parent"])
 def test_a_grid_stopped_during_a_worker_last_step_exits_and_resumes(tmp_path, how):
     flag = tmp_path / "last_step"
     proc = _start_grid(tmp_path, flag)
@@ -135,8 +135,12 @@ def test_a_grid_stopped_during_a_worker_last_step_exits_and_resumes(tmp_path, ho
             os.killpg(proc.pid, signal.SIGTERM)  # what a job scheduler does
         elif how == "sigterm to the parent":
             os.kill(proc.pid, signal.SIGTERM)
-        else:
+        elif how == "sigterm to the worker":
             os.kill(worker, signal.SIGTERM)
+        else:  # what a scheduler's group signal can amount to: the worker then gets the parent's too
+            os.kill(worker, signal.SIGTERM)
+            time.sleep(0.5)
+            os.kill(proc.pid, signal.SIGTERM)
         code = proc.wait(timeout=90)  # the hang: never returned before the fix
     finally:
         if proc.poll() is None:
