@@ -131,6 +131,17 @@ def test_force_through_a_symlinked_out(old_run, tmp_path, capsys):
     assert not (tmp_path / "nowhere").exists()
 
 
+def test_a_run_made_before_the_marker_is_resumed_not_replaced(tmp_path, capsys):
+    out = _interrupted(tmp_path)
+    (out / ".smgrnn-run").unlink()  # as every run directory written before the marker existed
+    before = listing(tmp_path)
+    cli_error(["train", "--config", str(config_file(tmp_path)), "--out", str(out), "--force", "--no-progress"],
+              capsys, "holds no run", "can be resumed")
+    assert listing(tmp_path) == {**before, "config.in.json": listing(tmp_path)["config.in.json"]}
+    assert resume(out, progress=False, pictures=False)["step"] == TINY["steps"]
+    assert (out / ".smgrnn-run").is_file()  # adopted: from now on --force may replace it
+
+
 # ------------------------------------------------------------------ 2. every check before anything is written
 
 
