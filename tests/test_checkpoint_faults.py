@@ -7,7 +7,8 @@ counts them during the checkpoint at step 20 of a 30-step run, then for every on
 a child that trains the same run and SIGKILLs itself just before that operation, or halfway
 through writing that file, or just after the checkpoint. After each kill the driver resumes the
 run and compares it with an uninterrupted run: ``events.jsonl``, ``topology.jsonl``,
-``graph.json`` and ``metrics.csv`` (all but ``wall_time``) must be byte for byte the same.
+``prune_candidates.jsonl``, ``graph.json`` and ``metrics.csv`` (all but ``wall_time``) must be
+byte for byte the same.
 The checkpoint resumed from is step 20 when the kill came after the swap, step 10 (the previous
 checkpoint, still whole) before it: both must occur.
 
@@ -51,6 +52,7 @@ def _results(out: Path) -> dict:
 
     rows = [line.rsplit(",", 1)[0] for line in (out / "metrics.csv").read_text().splitlines()]
     return {"events": (out / "events.jsonl").read_text(), "topology": (out / "topology.jsonl").read_text(),
+            "candidates": (out / "prune_candidates.jsonl").read_text(),
             "graph": graph_to_dict(load_graph(out / "graph.json")), "metrics": rows}
 
 
@@ -157,7 +159,8 @@ def test_a_kill_at_any_point_of_a_checkpoint_resumes_exactly(tmp_path, engine):
     assert sum(op.startswith("_rename") for op in report["ops"]) == 2
     for trial in report["trials"]:
         assert trial["killed"], trial
-        assert trial["same"] == {"events": True, "topology": True, "graph": True, "metrics": True}, trial
+        assert trial["same"] == {"events": True, "topology": True, "candidates": True, "graph": True,
+                                 "metrics": True}, trial
     assert {t["resumed_from"] for t in report["trials"]} == {EVERY, TARGET}
 
 

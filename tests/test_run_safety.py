@@ -235,6 +235,22 @@ def test_a_log_that_is_a_link_is_not_cut(tmp_path, capsys, link):
     assert victim.read_bytes() == content
 
 
+def test_a_log_newer_than_the_checkpoint_must_be_a_plain_file(tmp_path, capsys):
+    # a checkpoint from before prune_candidates.jsonl existed records no size for it: the resume
+    # creates it if missing, and refuses a link planted in its place
+    out = _interrupted(tmp_path)
+    _edit_state(out, lambda s: s["files"].pop("prune_candidates.jsonl"))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (out / "prune_candidates.jsonl").unlink()
+    (out / "prune_candidates.jsonl").symlink_to(victim)
+    cli_error(["train", "--resume", str(out), "--no-progress"], capsys, "prune_candidates.jsonl", "not a plain file")
+    assert victim.read_text() == "precious\n"
+    (out / "prune_candidates.jsonl").unlink()
+    assert resume(out, progress=False, pictures=False)["step"] == TINY["steps"]
+    assert (out / "prune_candidates.jsonl").is_file() and not (out / "prune_candidates.jsonl").is_symlink()
+
+
 def _bad_npz_header(path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         members = {name: z.read(name) for name in z.namelist()}

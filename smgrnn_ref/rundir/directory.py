@@ -482,7 +482,7 @@ class RunDir:
             finally:
                 os.close(fd)
         for name in set(LOG_FILES) - set(checkpoint.state["files"]):
-            os.close(os.open(self.path / name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644))
+            os.close(os.open(self.path / name, os.O_WRONLY | os.O_CREAT | NOFOLLOW, 0o644))
 
 
 def _check_creatable(out: Path) -> None:
