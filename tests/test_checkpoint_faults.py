@@ -150,8 +150,10 @@ def drive(engine: str, root: Path) -> dict:
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["reference", "fast"])
 def test_a_kill_at_any_point_of_a_checkpoint_resumes_exactly(tmp_path, engine):
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run([sys.executable, __file__, engine, str(tmp_path)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], timeout=900)
+                          cwd=root, env=env, timeout=900)  # this checkout's package, installed or not
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.splitlines()[-1])
     # the protocol as documented: 4 files, fsyncs, the swap, the deletion of the old checkpoint
