@@ -125,8 +125,10 @@ def resume(out_dir, *, steps: int | None = None, progress: bool = True, on_step=
            pictures: bool = True) -> dict:
     """Continue the run in ``out_dir`` from its last checkpoint, exactly.
 
-    The run directory's lock is held throughout; the checkpoint is read and checked whole
-    before the logs are cut back to it (:meth:`~smgrnn_ref.distill.trainer.Trainer.load_checkpoint`).
+    The config, the environment, the teacher and the checkpoint's ``state.json`` are checked
+    first; then the run directory's lock is taken and held throughout, and the whole checkpoint
+    is read and checked before the logs are cut back to it
+    (:meth:`~smgrnn_ref.distill.trainer.Trainer.load_checkpoint`).
 
     Parameters
     ----------
@@ -156,12 +158,12 @@ def resume(out_dir, *, steps: int | None = None, progress: bool = True, on_step=
     run.lock().check_free()  # before reading a checkpoint another process may be writing
     state = run.read_checkpoint_state()  # "no checkpoint to resume", or a malformed one
     cfg = load_config(run.config)
+    if steps is not None and steps != cfg.steps:
+        if steps < state["step"]:
+            raise ValueError(f"--steps {steps} is below the checkpoint's step {state['step']}")
+        cfg = cfg.replace(steps=steps)
+    trainer = Trainer(cfg, run.path, progress=progress, on_step=on_step)  # checks env and teacher
     with run.lock():
-        if steps is not None and steps != cfg.steps:
-            if steps < state["step"]:
-                raise ValueError(f"--steps {steps} is below the checkpoint's step {state['step']}")
-            cfg = cfg.replace(steps=steps)
-        trainer = Trainer(cfg, run.path, progress=progress, on_step=on_step)
         trainer.load_checkpoint()
         run.mark()  # a run made before markers existed: now it carries one
         if steps is not None:
