@@ -114,8 +114,13 @@ def _experiment(args) -> int:
     if overrides:
         spec = GridSpec(envs=spec.envs, variants=spec.variants, seeds=spec.seeds, steps=spec.steps,
                         base={**spec.base, **overrides}, sweep=spec.sweep)
-    counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
-                      progress=not args.no_progress, pictures=args.pictures)
+    try:
+        counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
+                          progress=not args.no_progress, pictures=args.pictures)
+    except KeyboardInterrupt:
+        print(f"smgrnn-ref: interrupted; each running run checkpointed; run the same command again to "
+              f"continue the grid in {args.out}", file=sys.stderr)
+        return 130
     print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done); "
           f"summarise with `smgrnn-ref report {args.out}`")
     return 0

@@ -3,9 +3,12 @@
 A training run must not die mid-step: the state would be half updated and the step lost. So
 while it trains, :class:`StopRequest` turns the first SIGINT (Ctrl-C) or SIGTERM (``kill``, a
 job scheduler) into a request that the training loop honours at the next step boundary (it
-checkpoints, then raises ``KeyboardInterrupt``); a second signal aborts at once, as without a
-handler. A grid of runs (:mod:`smgrnn_ref.experiment`) instead wants SIGTERM to unwind like
-Ctrl-C, so its workers are stopped too: :func:`sigterm_raises_interrupt`.
+checkpoints, then raises ``KeyboardInterrupt``), also when it arrives during the last step; a
+second signal aborts at once, as without a handler. A signal the process was started with
+ignored stays ignored. A grid of runs (:mod:`smgrnn_ref.experiment`) instead wants SIGTERM to
+unwind like Ctrl-C in the parent, which then stops each worker with one SIGTERM (the workers
+ignore SIGINT, so a Ctrl-C reaching the whole process group is the parent's alone to act on):
+:func:`sigterm_raises_interrupt`.
 
 Handlers can only be installed from the main thread; elsewhere (a notebook's worker thread,
 a Ray task) both are no-ops and signals keep their default effect.
@@ -41,8 +44,14 @@ class StopRequest:
 
     Inside the ``with`` block the first SIGINT or SIGTERM sets :attr:`requested` and restores
     the default handlers, so a second signal interrupts (SIGINT: ``KeyboardInterrupt``) or
-    kills (SIGTERM) at once. On exit the handlers found on entry are put back.
+    kills (SIGTERM) at once. A signal ignored on entry (``SIG_IGN``) stays ignored. On exit the
+    handlers found on entry are put back.
     """
+
+    #: Whether a second stop signal aborts at once (restores the default handlers). A grid
+    #: worker turns it off: its parent forwards one SIGTERM, which can come on top of one a job
+    #: scheduler sent the whole process group, and the parent escalates by itself (SIGKILL).
+    second_signal_aborts = True
 
     def __init__(self) -> None:
         self.requested = False
@@ -51,7 +60,10 @@ class StopRequest:
 
     def __enter__(self) -> "StopRequest":
         if _in_main_thread():
-            self._previous = {sig: signal.signal(sig, self._record) for sig in STOP_SIGNALS}
+            # an ignored signal stays ignored: a process started with SIGINT ignored (a background
+            # job, a grid worker, whose parent stops it with SIGTERM) must not be stopped by it
+            self._previous = {sig: signal.signal(sig, self._record) for sig in STOP_SIGNALS
+                              if signal.getsignal(sig) is not signal.SIG_IGN}
         return self
 
     def __exit__(self, *exc) -> None:
@@ -62,8 +74,10 @@ class StopRequest:
     def _record(self, signum, frame) -> None:
         # first signal: let the current step finish; a second one aborts at once
         self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if not self.second_signal_aborts:
+            return
+        for sig in self._previous:
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
 
     def raise_if_requested(self) -> None:
         """Raise ``KeyboardInterrupt`` if a stop signal arrived (call it at a step boundary)."""

@@ -67,7 +67,7 @@ def test_every_spm_and_adam_field_is_a_parameter_with_the_configs_default():
 
 @pytest.mark.parametrize("params, match", [
     ({"p_rand": 1.5}, r"SPMConfig.p_rand must be in \[0.0, 1.0\], got 1.5"),
-    ({"T": 1}, r"SPMConfig.T must be >= 2"),
+    ({"T": 1}, r"SPMConfig.T must be in \[2, 10000\], got 1"),
     ({"lambda_edge": -1.0}, r"SPMConfig.lambda_edge must be >= 0.0"),
     ({"allow_cycles": "yes"}, r"SPMConfig.allow_cycles must be a bool"),
     ({"lr": -0.1}, r"AdamConfig.lr must be >= 0.0"),

@@ -41,8 +41,9 @@ def test_create_writes_the_documented_files(tmp_path):
     run = RunDir(tmp_path / "a" / "run")
     assert not run.holds_run()
     run.create({"env_id": "CartPole-v1", "steps": 10})
-    assert sorted(os.listdir(run.path)) == ["config.json", "events.jsonl", "metrics.csv", "prune_candidates.jsonl",
-                                           "topology.jsonl"]
+    assert sorted(os.listdir(run.path)) == [".smgrnn-run", "config.json", "events.jsonl", "metrics.csv",
+                                            "prune_candidates.jsonl", "topology.jsonl"]
+    assert (run.path / ".smgrnn-run").read_text() == '{"format": "smgrnn_ref.run", "version": 1}\n'
     assert (run.path / "config.json").read_text() == '{\n  "env_id": "CartPole-v1",\n  "steps": 10\n}\n'
     assert (run.path / "metrics.csv").read_text() == HEADER
     assert (run.path / "events.jsonl").read_text() == "" and (run.path / "topology.jsonl").read_text() == ""
@@ -109,11 +110,13 @@ def test_check_new_and_remove(tmp_path):
     assert (other / "notes.txt").read_text() == "mine"
     run = RunDir(tmp_path / "run")
     run.create({})
+    (run.path / "notes.txt").write_text("mine too")  # a user's file inside a run directory
     with pytest.raises(ValueError, match="already holds a run"):
         run.check_new(force=False)
     run.check_new(force=True)
     run.remove()
-    assert not run.path.exists()
+    # only the files the run wrote are gone: the directory, its marker and the user's file stay
+    assert sorted(os.listdir(run.path)) == [".smgrnn-run", "notes.txt"]
 
 
 def _graph():
@@ -145,7 +148,7 @@ def test_checkpoint_round_trip_then_rewind_cuts_the_logs(tmp_path):
     obs, logits = np.arange(6.0).reshape(3, 2), np.arange(3.0).reshape(3, 1)
     ck_dir = run.write_checkpoint(G, {"obs": obs, "logits": logits, "next": 3, "capacity": 8}, _state(1))
     assert ck_dir == run.path / "checkpoint"
-    assert sorted(os.listdir(run.path)) == ["checkpoint", "config.json", "events.jsonl", "metrics.csv",
+    assert sorted(os.listdir(run.path)) == [".smgrnn-run", "checkpoint", "config.json", "events.jsonl", "metrics.csv",
                                             "prune_candidates.jsonl", "topology.jsonl"]  # no .tmp or .old left
     assert sorted(os.listdir(ck_dir)) == ["dataset.npz", "graph.json", "metrics.csv", "state.json"]
     state = json.loads((ck_dir / "state.json").read_text())
@@ -208,6 +211,37 @@ def test_a_crash_between_the_renames_leaves_the_old_checkpoint(tmp_path):
     run.write_checkpoint(_graph(), data, _state(8))
     assert sorted(p.name for p in run.path.iterdir() if p.name.startswith("checkpoint")) == ["checkpoint"]
     assert run.read_checkpoint_state()["step"] == 8
+
+
+@pytest.mark.parametrize("start", ["a checkpoint", "a crash between the renames"])
+def test_a_complete_checkpoint_exists_at_every_instant_of_a_write(tmp_path, monkeypatch, start):
+    """Before every rename and every deletion a checkpoint write makes, a complete checkpoint
+    can be read back (issue 19, item 9: a crash there must leave one to resume from)."""
+    import pathlib
+    import shutil
+
+    run = RunDir(tmp_path)
+    run.create({})
+    data = {"obs": np.zeros((0, 2)), "logits": np.zeros((0, 1)), "next": 0, "capacity": 4}
+    run.write_checkpoint(_graph(), data, _state(4))
+    if start == "a crash between the renames":
+        os.rename(tmp_path / "checkpoint", tmp_path / "checkpoint.old")
+    seen = []
+
+    def checked(fn):
+        def call(*args, **kwargs):
+            seen.append(fn.__name__)
+            assert run.read_checkpoint().state["step"] in (4, 8), f"no complete checkpoint before {fn.__name__}{args}"
+            return fn(*args, **kwargs)
+        return call
+
+    for owner, name in ((shutil, "rmtree"), (os, "replace"), (os, "rename"), (pathlib.Path, "rename"),
+                        (pathlib.Path, "replace"), (pathlib.Path, "unlink")):
+        monkeypatch.setattr(owner, name, checked(getattr(owner, name)))
+    run.write_checkpoint(_graph(), data, _state(8))
+    monkeypatch.undo()
+    assert seen and run.read_checkpoint_state()["step"] == 8
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("checkpoint")) == ["checkpoint"]
 
 
 def test_checkpoint_errors(tmp_path):

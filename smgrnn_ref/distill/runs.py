@@ -2,7 +2,8 @@
 
 These are what ``smgrnn-ref train`` and ``smgrnn-ref train --resume`` call. Both check
 everything they can (config, environment, expert, output directory, checkpoint) before they
-create or delete anything, then hand the run to a :class:`~smgrnn_ref.distill.trainer.Trainer`.
+create or delete anything, hold the run directory's lock while they write it, then hand the
+run to a :class:`~smgrnn_ref.distill.trainer.Trainer`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 from ..graph import n_params
 from ..rundir import CONFIG_FILE, RunDir, default_out_dir
 from .train_config import TrainConfig, load_config, save_config
-from .trainer import Trainer, spawn_streams
-from .variants import build_graph
+from .trainer import Trainer
 
 
 def prepare_out_dir(out_dir, *, force: bool) -> Path:
@@ -45,23 +45,40 @@ def prepare_out_dir(out_dir, *, force: bool) -> Path:
     return run.path
 
 
-def _check_cap(cfg: TrainConfig, trainer: Trainer) -> None:
-    """Refuse a ``max_params`` below the step-0 network (the run would stop before step 1)."""
-    if cfg.max_params is None:
-        return
-    # the step-0 network, built from its own fresh stream as start_fresh will build it
-    p0 = n_params(build_graph(cfg, trainer.n_inputs, trainer.n_actions, spawn_streams(cfg.seed)["graph"]))
-    if p0 > cfg.max_params:
-        raise ValueError(f"TrainConfig.max_params={cfg.max_params} is below the initial network's {p0} "
-                         f"parameters: the run would stop before its first step")
+def _rehearse(cfg: TrainConfig, out: Path) -> None:
+    """Build the step-0 state and take step 1 in memory, writing nothing, so that a config that
+    cannot run fails before an old run is deleted or a file written: an activation no node
+    has, a dataset too large to allocate, a cap below the step-0 network, a step that raises.
+
+    Raises
+    ------
+    ValueError
+        Naming the problem.
+    """
+    dry = Trainer(cfg, out, progress=False)
+    try:
+        try:
+            dry.build_fresh()
+        except MemoryError as err:
+            raise ValueError(f"TrainConfig.dataset_capacity={cfg.dataset_capacity} cannot be allocated: {err}") from None
+        p0 = n_params(dry.engine.structure)
+        if cfg.max_params is not None and p0 > cfg.max_params:
+            raise ValueError(f"TrainConfig.max_params={cfg.max_params} is below the initial network's {p0} "
+                             f"parameters: the run would stop before its first step")
+        dry.train_step(1)
+    finally:
+        dry.close()
 
 
 def train(cfg: TrainConfig, out_dir=None, *, force: bool = False, progress: bool = True, on_step=None,
           pictures: bool = True) -> dict:
     """Run a fresh distillation run into ``out_dir`` (default :func:`~smgrnn_ref.rundir.default_out_dir`).
 
-    Everything is checked (config, environment, expert, output directory) before anything is
-    created or deleted.
+    Everything is checked (config, environment, expert, output directory, the step-0 network
+    and a rehearsal of step 1 in memory) before anything is created or deleted. Then the run
+    directory's lock is taken (:meth:`~smgrnn_ref.rundir.RunDir.lock`) and held to the end;
+    ``force`` removes only the files an old run wrote there
+    (:meth:`~smgrnn_ref.rundir.RunDir.remove`).
 
     Parameters
     ----------
@@ -85,23 +102,33 @@ def train(cfg: TrainConfig, out_dir=None, *, force: bool = False, progress: bool
     Raises
     ------
     ValueError
-        For an unsupported environment, a missing expert, a cap below the step-0 network or an
-        output directory that may not receive the run; nothing is created or deleted then.
+        For an unsupported environment, a missing expert, a config that cannot run, an output
+        directory that may not receive the run (not ours, not writable), or one another
+        process is writing (:class:`~smgrnn_ref.rundir.RunInUseError`); nothing is created or
+        deleted then.
     KeyboardInterrupt
-        After Ctrl-C or SIGTERM, once the run has checkpointed.
+        After Ctrl-C or SIGTERM (at any step, the last one included), once the run has
+        checkpointed.
     """
-    out = prepare_out_dir(out_dir if out_dir is not None else default_out_dir(cfg.env_id, cfg.variant, cfg.seed),
-                          force=force)
-    trainer = Trainer(cfg, out, progress=progress, on_step=on_step)  # checks env and expert
-    _check_cap(cfg, trainer)
-    trainer.run_dir.remove()  # --force, after every check passed
-    trainer.start_fresh()
-    return trainer.run(pictures=pictures)
+    run = RunDir(out_dir if out_dir is not None else default_out_dir(cfg.env_id, cfg.variant, cfg.seed))
+    run.check_new(force=force)
+    trainer = Trainer(cfg, run.path, progress=progress, on_step=on_step)  # checks env and expert
+    _rehearse(cfg, run.path)
+    with run.lock():
+        run.check_new(force=force, locked=True)  # again, now that no other process can change it
+        run.remove()  # --force, after every check passed: only the files a run writes
+        trainer.start_fresh()
+        return trainer.run(pictures=pictures)
 
 
 def resume(out_dir, *, steps: int | None = None, progress: bool = True, on_step=None,
            pictures: bool = True) -> dict:
     """Continue the run in ``out_dir`` from its last checkpoint, exactly.
+
+    The config, the environment, the teacher and the checkpoint's ``state.json`` are checked
+    first; then the run directory's lock is taken and held throughout, and the whole checkpoint
+    is read and checked before the logs are cut back to it
+    (:meth:`~smgrnn_ref.distill.trainer.Trainer.load_checkpoint`).
 
     Parameters
     ----------
@@ -122,24 +149,26 @@ def resume(out_dir, *, steps: int | None = None, progress: bool = True, on_step=
     ------
     ValueError
         If ``out_dir`` holds no run or no checkpoint, ``steps`` is below the checkpoint's step,
-        or the checkpoint cannot be restored exactly.
+        a file of the checkpoint is missing, damaged or crafted (the message names it), the
+        checkpoint cannot be restored exactly, or another process writes the run.
     """
     run = RunDir(out_dir)
-    if not run.config.is_file():
+    if not run.config.is_file() or run.config.is_symlink():
         raise ValueError(f"{run.path} holds no run to resume (no {CONFIG_FILE})")
-    if run.latest_checkpoint() is None:
-        raise ValueError(f"no checkpoint to resume in {run.path}")
+    run.lock().check_free()  # before reading a checkpoint another process may be writing
+    state = run.read_checkpoint_state()  # "no checkpoint to resume", or a malformed one
     cfg = load_config(run.config)
     if steps is not None and steps != cfg.steps:
-        state = run.read_checkpoint_state()
         if steps < state["step"]:
             raise ValueError(f"--steps {steps} is below the checkpoint's step {state['step']}")
         cfg = cfg.replace(steps=steps)
-    trainer = Trainer(cfg, run.path, progress=progress, on_step=on_step)
-    trainer.load_checkpoint()
-    if steps is not None:
-        save_config(trainer.cfg, run.config)
-    return trainer.run(pictures=pictures)
+    trainer = Trainer(cfg, run.path, progress=progress, on_step=on_step)  # checks env and teacher
+    with run.lock():
+        trainer.load_checkpoint()
+        run.mark()  # a run made before markers existed: now it carries one
+        if steps is not None:
+            save_config(trainer.cfg, run.config)
+        return trainer.run(pictures=pictures)
 
 
 __all__ = ["prepare_out_dir", "train", "resume"]

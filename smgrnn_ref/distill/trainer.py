@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from ..action_space import greedy_actions
 from ..engine import make_engine
 from ..graph import hidden_nodes, n_params
 from ..interrupt import StopRequest
-from ..rundir import DATASET_FILE, EVENT_KINDS, RunDir, run_name, snapshot
+from ..rundir import DATASET_FILE, EVENT_KINDS, STATE_FILE, RunDir, run_name, snapshot
 from .dataset import Dataset
 from .episode import TrainingEpisode
 from .evaluation import Evaluator
@@ -111,6 +112,45 @@ class Interval:
                 **{k: s[k] for k in EVENT_KINDS}}
 
 
+def _is_int(x, lo: int = 0) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= lo
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def check_state(state: dict, cfg: TrainConfig, *, where) -> None:
+    """Check the trainer's part of a checkpoint's ``state.json`` (what :meth:`Trainer.write_checkpoint`
+    writes) before anything is restored from it; ``ValueError`` naming ``where`` and the field.
+
+    The random streams and the episode are checked when restored (:meth:`Trainer.load_checkpoint`).
+    """
+    def bad(field, value):
+        return ValueError(f"{where}: {field} is malformed ({value!r:.60})")
+
+    if not _is_int(state.get("step")) or state["step"] > cfg.steps:
+        raise bad("'step' (an integer in [0, steps])", state.get("step"))
+    if not _is_int(state.get("episodes")):
+        raise bad("'episodes'", state.get("episodes"))
+    if not _is_number(state.get("wall_time")) or state["wall_time"] < 0:
+        raise bad("'wall_time'", state.get("wall_time"))
+    ev = state.get("last_eval")
+    if ev is not None and not (isinstance(ev, dict) and _is_number(ev.get("mean")) and _is_number(ev.get("std"))):
+        raise bad("'last_eval'", ev)
+    iv = state.get("interval")
+    if not (isinstance(iv, dict) and set(iv) == set(Interval().state) and _is_number(iv["loss_sum"])
+            and _is_int(iv["loss_n"]) and all(_is_int(iv[k]) for k in EVENT_KINDS)
+            and isinstance(iv["train_returns"], list) and all(map(_is_number, iv["train_returns"]))):
+        raise bad("'interval'", iv)
+    if not isinstance(state.get("rng"), dict) or set(state["rng"]) != set(STREAMS):
+        raise bad(f"'rng' (one state for each of {list(STREAMS)})", state.get("rng"))
+    ep = state.get("episode")
+    if not (isinstance(ep, dict) and _is_int(ep.get("seed")) and isinstance(ep.get("actions"), list)
+            and _is_number(ep.get("return")) and isinstance(ep.get("obs"), list) and all(map(_is_number, ep["obs"]))):
+        raise bad("'episode'", ep)
+
+
 class Trainer:
     """One distillation run bound to its run directory. Use :func:`train` / :func:`resume`.
 
@@ -144,30 +184,54 @@ class Trainer:
 
     def start_fresh(self) -> None:
         """Build the step-0 state and the run directory's files."""
+        self.build_fresh()
+        self.run_dir.create(train_config_to_dict(self.cfg))
+        self._write_snapshot()
+        self.write_checkpoint()
+
+    def build_fresh(self) -> None:
+        """Build the step-0 state in memory (writes nothing: :func:`train` rehearses with it)."""
         cfg = self.cfg
         self.rng = spawn_streams(cfg.seed)
         self.engine = self._new_engine(build_graph(cfg, self.n_inputs, self.n_actions, self.rng["graph"]))
         self.dataset = Dataset(cfg.dataset_capacity, self.n_inputs, self.n_actions)
         self.step, self.episodes, self.wall_time, self.last_eval = 0, 0, 0.0, None
         self.interval = Interval()
-        self.run_dir.create(train_config_to_dict(cfg))
         self.episode = TrainingEpisode(cfg.env_id)
         self._new_episode()
-        self._write_snapshot()
-        self.write_checkpoint()
 
     def load_checkpoint(self) -> None:
-        """Restore the state of the newest checkpoint and cut the logs back to it."""
-        ck = self.run_dir.read_checkpoint()
+        """Restore the state of the newest checkpoint, then cut the logs back to it.
+
+        Everything is read and checked before the logs are touched.
+
+        Raises
+        ------
+        ValueError
+            Naming the checkpoint's file, for a missing, damaged or crafted checkpoint
+            (:meth:`smgrnn_ref.rundir.RunDir.read_checkpoint`, :func:`check_state`).
+        """
+        ck = self.run_dir.read_checkpoint(max_rows=self.cfg.dataset_capacity)
         state = ck.state
+        check_state(state, self.cfg, where=ck.path / STATE_FILE)
+        if ck.dataset["capacity"] != self.cfg.dataset_capacity:
+            raise ValueError(f"{ck.path / DATASET_FILE}: capacity {ck.dataset['capacity']} is not the run's "
+                             f"dataset_capacity {self.cfg.dataset_capacity}")
         self.engine = self._new_engine(ck.graph)
         self.dataset = Dataset.from_arrays(ck.dataset, self.n_inputs, self.n_actions, origin=ck.path / DATASET_FILE)
-        self.rng = {name: _generator(state["rng"][name]) for name in STREAMS}
+        try:
+            self.rng = {name: _generator(state["rng"][name]) for name in STREAMS}
+        except (TypeError, KeyError, ValueError) as err:
+            raise ValueError(f"{ck.path / STATE_FILE}: malformed training state: 'rng' ({err})") from None
+        try:
+            self.episode = TrainingEpisode(self.cfg.env_id)
+            self.episode.restore(state["episode"], where=ck.path)
+        except (TypeError, KeyError, IndexError, AssertionError, OverflowError) as err:
+            raise ValueError(f"{ck.path / STATE_FILE}: malformed training state "
+                             f"({type(err).__name__}: {err})") from None
         self.step, self.episodes, self.wall_time = state["step"], state["episodes"], state["wall_time"]
         self.last_eval, self.interval = state["last_eval"], Interval(state["interval"])
         self.run_dir.rewind(ck)  # the logs may hold lines written after the checkpoint
-        self.episode = TrainingEpisode(self.cfg.env_id)
-        self.episode.restore(state["episode"], where=ck.path)
 
     def _new_episode(self) -> None:
         self.episode.reset(int(self.rng["env"].integers(0, ENV_SEED_BOUND)))
@@ -208,7 +272,8 @@ class Trainer:
         """Train up to ``cfg.steps`` (or until :meth:`capped`); then :meth:`finish`.
 
         Ctrl-C or SIGTERM lets the current step finish, then checkpoints and raises
-        ``KeyboardInterrupt``; an exception between steps checkpoints and propagates.
+        ``KeyboardInterrupt`` (at any step, the last one included: ``graph.json`` is then
+        written by the resume); an exception between steps checkpoints and propagates.
         """
         cfg = self.cfg
         with StopRequest() as stop, RunProgress(total=cfg.steps, initial=self.step, enabled=self.progress,
@@ -228,6 +293,7 @@ class Trainer:
                     self.run_dir.append_prune_candidates(self.candidates)
                     self._consistent = True
                     self._after_step(t, bar)
+                stop.raise_if_requested()  # a stop during the last step too: it has checkpointed
             except BaseException:
                 # between steps the in-memory state is whole: save it. Mid-step it may be half
                 # updated, so the previous checkpoint stays the one to resume from.
@@ -342,4 +408,4 @@ class Trainer:
         }
 
 
-__all__ = ["STREAMS", "ENV_SEED_BOUND", "mixing_beta", "spawn_streams", "Interval", "Trainer"]
+__all__ = ["STREAMS", "ENV_SEED_BOUND", "mixing_beta", "spawn_streams", "Interval", "check_state", "Trainer"]

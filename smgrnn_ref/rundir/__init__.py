@@ -16,14 +16,23 @@ concern:
 * :mod:`~smgrnn_ref.rundir.snapshots`: the topology records of ``topology.jsonl``;
 * :mod:`~smgrnn_ref.rundir.candidates`: the pruning candidate sets of ``prune_candidates.jsonl``;
 * :mod:`~smgrnn_ref.rundir.directory`: :class:`RunDir` (creating, replacing, appending to a run
-  directory) and its checkpoints.
+  directory) and its checkpoints;
+* :mod:`~smgrnn_ref.rundir.lock`: the lock that keeps a second writer out (:class:`RunLock`).
 
 Files of a run directory
 ------------------------
+``.smgrnn-run`` (:data:`MARKER_FILE`)
+    The marker, written before any other file of a run (:meth:`RunDir.create`): the directory
+    was made by smgrnn-ref and holds a run (:meth:`RunDir.holds_run`). ``--force`` replaces
+    only a directory carrying it, and removes only the files a run writes
+    (:func:`owned_names`: the ones listed here); the directory and anything else in it stay.
+``.smgrnn-lock`` (:data:`LOCK_FILE`)
+    The lock file: the one process writing the run holds an OS lock on it
+    (:meth:`RunDir.lock`, :mod:`~smgrnn_ref.rundir.lock`); it holds that process's pid.
 ``config.json`` (:data:`CONFIG_FILE`)
     The run's :class:`~smgrnn_ref.distill.TrainConfig`, fully resolved, as indented JSON
     (``json.dumps(d, indent=2)`` plus a newline), written atomically (:func:`write_config`,
-    read by :func:`read_config_dict`). A directory holding it (or ``checkpoint/``) holds a run.
+    read by :func:`read_config_dict`).
 ``metrics.csv`` (:data:`METRICS_FILE`)
     One row every ``log_every`` steps, at every evaluation and at the last step, with the
     columns :data:`METRICS_COLUMNS`. Event counts and ``loss`` cover the logging interval
@@ -64,10 +73,12 @@ Files of a run directory
       ``events.jsonl``, ``topology.jsonl``, ``prune_candidates.jsonl``) at that step, so a
       resume cuts the lines written after it.
 
-    It is written to ``checkpoint.tmp/`` first; then the old one is renamed to
-    ``checkpoint.old/``, the new one to ``checkpoint/``, and the old one deleted, so a complete
-    checkpoint exists at every instant (:meth:`RunDir.latest_checkpoint` falls back on
-    ``checkpoint.old/``).
+    It is written to ``checkpoint.tmp/`` first, every file ``fsync``\\ ed; then the old one is
+    renamed to ``checkpoint.old/``, the new one to ``checkpoint/``, and only then the old one is
+    deleted, so a complete checkpoint exists at every instant, across a crash or a power cut
+    (:meth:`RunDir.latest_checkpoint` falls back on ``checkpoint.old/``). A resume reads it
+    without trusting it: it touches only the run's own files, by name, checks every file it
+    needs and never pads or follows a link (:meth:`RunDir.read_checkpoint`).
 ``training.png`` (:data:`PLOT_FILE`), ``frames/`` (:data:`FRAMES_DIR`), ``topology.gif`` (:data:`GIF_FILE`), ``topology.html`` (:data:`VIEWER_FILE`)
     The pictures drawn at the end of ``smgrnn-ref train``
     (:func:`smgrnn_ref.viz.draw_run_pictures`): return and size against step, one PNG per
@@ -89,12 +100,12 @@ False
 >>> run.holds_run(), read_config_dict(run.config)["steps"]
 (True, 10)
 >>> sorted(p.name for p in run.path.iterdir())
-['config.json', 'events.jsonl', 'metrics.csv', 'prune_candidates.jsonl', 'topology.jsonl']
+['.smgrnn-run', 'config.json', 'events.jsonl', 'metrics.csv', 'prune_candidates.jsonl', 'topology.jsonl']
 >>> tmp.cleanup()
 """
 
 from .candidates import append_prune_candidates, read_prune_candidates
-from .directory import Checkpoint, RunDir
+from .directory import Checkpoint, RunDir, owned_names
 from .formats import (
     DATASET_ARRAYS,
     append_events,
@@ -108,6 +119,7 @@ from .formats import (
     write_dataset,
     write_text_atomic,
 )
+from .lock import RunInUseError, RunLock
 from .names import (
     CHECKPOINT_DIR,
     CHECKPOINT_FORMAT,
@@ -120,7 +132,9 @@ from .names import (
     FRAMES_DIR,
     GIF_FILE,
     GRAPH_FILE,
+    LOCK_FILE,
     LOG_FILES,
+    MARKER_FILE,
     METRICS_COLUMNS,
     METRICS_FILE,
     PLOT_FILE,
@@ -149,6 +163,8 @@ __all__ = [
     "GIF_FILE",
     "VIEWER_FILE",
     "DONE_FILE",
+    "MARKER_FILE",
+    "LOCK_FILE",
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
     "LOG_FILES",
@@ -178,4 +194,7 @@ __all__ = [
     "read_dataset",
     "Checkpoint",
     "RunDir",
+    "owned_names",
+    "RunLock",
+    "RunInUseError",
 ]

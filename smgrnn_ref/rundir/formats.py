@@ -9,10 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
+import os
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
+
+from ..io import read_json
 
 from .names import DATASET_FILE, EVENTS_FILE, METRICS_FILE, REQUIRED_METRICS  # noqa: F401 (doctests)
 
@@ -20,11 +25,15 @@ from .names import DATASET_FILE, EVENTS_FILE, METRICS_FILE, REQUIRED_METRICS  # 
 
 
 def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` to ``path`` through ``path.tmp`` and a rename: a reader sees the old
-    file or the new one, never half of one."""
+    """Write ``text`` to ``path`` through ``path.tmp``, an ``fsync`` and a rename: a reader (or a
+    resume after a crash or a power cut) sees the old file or the new one, never half of one. A
+    symbolic link at ``path`` is replaced, not followed."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
     tmp.replace(path)
 
 
@@ -73,12 +82,7 @@ def read_config_dict(path) -> dict:
     ValueError: config file not found: /no/such/config.json
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"config file {path} is not valid JSON: {err}") from None
+    data = read_json(path, what="config file")
     if not isinstance(data, dict):
         raise ValueError(f"config file {path} must hold a JSON object, got {type(data).__name__}")
     return data
@@ -235,6 +239,8 @@ def read_jsonl(path, parse, what: str) -> list:
                 continue
             try:
                 out.append(parse(json.loads(line)))
+            except RecursionError:
+                raise ValueError(f"{path}: line {lineno}: malformed {what}: nested too deeply") from None
             except ValueError as err:  # json.JSONDecodeError is a ValueError
                 raise ValueError(f"{path}: line {lineno}: malformed {what}: {err}") from None
     return out
@@ -251,23 +257,44 @@ def write_dataset(path, *, obs, logits, next: int, capacity: int) -> None:
 
     Parameters
     ----------
-    path : path
+    path : path or binary file
     obs, logits : numpy.ndarray
         The stored pairs, shapes ``(size, n_inputs)`` and ``(size, n_outputs)``.
     next, capacity : int
         The ring's write position and capacity.
     """
+    if hasattr(path, "write"):
+        np.savez(path, obs=obs, logits=logits, next=np.array(next), capacity=np.array(capacity))
+        return
     with open(path, "wb") as fh:
         np.savez(fh, obs=obs, logits=logits, next=np.array(next), capacity=np.array(capacity))
 
 
-def read_dataset(path) -> dict:
-    """Read a file written by :func:`write_dataset` (``allow_pickle=False``).
+def read_dataset(path, *, max_rows: int | None = None) -> dict:
+    """Read a file written by :func:`write_dataset`, checked: a damaged or crafted file gets a
+    one-line error, never a pickle load nor a huge allocation.
+
+    Each array's ``.npy`` header is read first: its dtype must be plain numbers (no Python
+    objects), its declared size must fit in the archive member, and ``obs`` may hold at most
+    ``max_rows`` rows; only then is the array read.
+
+    Parameters
+    ----------
+    path : path
+    max_rows : int, optional
+        Refuse more stored pairs (a resume passes the run's ``dataset_capacity``).
 
     Returns
     -------
     dict
-        ``obs`` and ``logits`` (arrays), ``next`` and ``capacity`` (ints).
+        ``obs`` and ``logits`` (float arrays), ``next`` and ``capacity`` (ints).
+
+    Raises
+    ------
+    ValueError
+        Naming the file (and the array): missing, not a zip archive, an array missing, a
+        damaged header or data, wrong dtypes or shapes, non-finite values, more than
+        ``max_rows`` rows, or a write position and capacity the stored pairs contradict.
 
     Examples
     --------
@@ -279,6 +306,55 @@ def read_dataset(path) -> dict:
     >>> z["obs"].shape, z["next"], z["capacity"]
     ((2, 3), 2, 5)
     """
-    with np.load(path, allow_pickle=False) as z:
-        return {"obs": z["obs"], "logits": z["logits"], "next": int(z["next"]),
-                "capacity": int(z["capacity"])}
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            arrays = {name: _read_npy(zf, name, path, max_rows) for name in DATASET_ARRAYS}
+    except FileNotFoundError:
+        raise ValueError(f"dataset file not found: {path}") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as err:
+        raise ValueError(f"{path} is not a readable dataset file (an .npz zip archive): {err}") from None
+    obs, logits, next_, capacity = (arrays[name] for name in DATASET_ARRAYS)
+    for name, a in (("obs", obs), ("logits", logits)):
+        if a.dtype.kind != "f" or a.ndim != 2:
+            raise ValueError(f"{path}: array {name!r} must be a 2-d float array, got {a.dtype} of shape {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{path}: array {name!r} holds NaN or infinite values")
+    if logits.shape[0] != obs.shape[0]:
+        raise ValueError(f"{path}: 'obs' holds {obs.shape[0]} rows but 'logits' {logits.shape[0]}")
+    for name, a in (("next", next_), ("capacity", capacity)):
+        if a.dtype.kind not in "iu" or a.shape != ():
+            raise ValueError(f"{path}: array {name!r} must be one integer, got {a.dtype} of shape {a.shape}")
+    size, next_, capacity = obs.shape[0], int(next_), int(capacity)
+    # a ring buffer: filling, the write position is the size; full, anywhere below the capacity
+    if not (1 <= capacity and size <= capacity and 0 <= next_ < capacity and (size == capacity or next_ == size)):
+        raise ValueError(f"{path}: write position {next_} and capacity {capacity} do not fit {size} stored pairs")
+    return {"obs": obs, "logits": logits, "next": next_, "capacity": capacity}
+
+
+def _read_npy(zf: zipfile.ZipFile, name: str, path: Path, max_rows: int | None) -> np.ndarray:
+    """One array of a ``.npz``, its header checked before its data is read."""
+    fmt = np.lib.format
+    try:
+        info = zf.getinfo(name + ".npy")
+    except KeyError:
+        raise ValueError(f"{path}: the array {name!r} is missing") from None
+    try:
+        with zf.open(info) as fh:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(fh)
+            else:
+                raise ValueError(f"unsupported .npy format version {version}")
+            if dtype.hasobject:
+                raise ValueError("it holds Python objects (refused: loading them would need pickle)")
+            if math.prod(shape) * dtype.itemsize > info.file_size:
+                raise ValueError(f"its header declares {shape} {dtype} values, more than the member holds")
+            if max_rows is not None and shape and shape[0] > max_rows:
+                raise ValueError(f"it holds {shape[0]} rows, more than the run's {max_rows}")
+        with zf.open(info) as fh:
+            return fmt.read_array(fh, allow_pickle=False)
+    except Exception as err:  # noqa: BLE001 - numpy parses a damaged header with ast (SyntaxError...)
+        raise ValueError(f"{path}: array {name!r} is damaged: {type(err).__name__}: {str(err)[:200]}") from None

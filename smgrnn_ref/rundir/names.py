@@ -38,6 +38,14 @@ VIEWER_FILE = "topology.html"
 #: A grid's record that the run finished (:mod:`smgrnn_ref.experiment`).
 DONE_FILE = "done.json"
 
+#: Written first into every run directory (:meth:`RunDir.create`): the directory was made by
+#: smgrnn-ref, so ``--force`` may clear the files a run writes there.
+MARKER_FILE = ".smgrnn-run"
+#: The run directory's lock file: the one process writing the run holds an OS lock on it.
+LOCK_FILE = ".smgrnn-lock"
+#: The marker's contents.
+RUN_FORMAT = "smgrnn_ref.run"
+
 #: ``state.json``'s ``format`` and ``version``: a resume reads only this format.
 CHECKPOINT_FORMAT = "smgrnn_ref.checkpoint"
 CHECKPOINT_VERSION = 1
