@@ -1,0 +1,381 @@
+"""Machine-independent arithmetic: ``tanh``, ``exp``, ``log``, powers and products built from
+IEEE-754 basic operations only.
+
+Why this module exists
+----------------------
+The Structural Plasticity Module takes discrete decisions (insert a relay, prune an edge) from
+the last bits of floating-point numbers, so a difference of one unit in the last place (ulp)
+anywhere in a run grows into a different graph within a few hundred steps. Several numpy and
+C-library functions give different last bits on different machines of the same architecture:
+
+* numpy's ``tanh``, ``exp``, ``log`` and ``power`` pick an implementation by the CPU's vector
+  extensions at import time (``NPY_DISABLE_CPU_FEATURES`` shows it on one machine);
+* the C library's ``exp``, ``log``, ``pow``, ``sin``, ``cos`` and ``tanh`` (glibc) have separate
+  versions for CPUs with and without fused multiply-add (``GLIBC_TUNABLES=glibc.cpu.hwcaps=...``);
+* BLAS (``@``, ``np.dot``, ``np.matmul``) picks a kernel per CPU family, and each kernel sums in
+  its own order (``OPENBLAS_CORETYPE``).
+
+Addition, subtraction, multiplication, division and square root are *correctly rounded* by
+IEEE-754: every conforming machine returns the same bits for the same operands, whatever its
+vector width. So the functions below use only those operations (plus exact ones: ``abs``,
+comparisons, ``floor``, ``trunc``, scaling by powers of two, ``frexp``), in a fixed order, and
+return the same bits on every machine. They are ``autograd`` primitives (with their
+derivatives beside them), so the reference engine differentiates through them, and
+:mod:`smgrnn_ref.fast` runs the same operations in its compiled kernel (scalar twins below, tested
+bit for bit against these).
+
+Accuracy: within a few ulp of the correctly rounded value (measured in
+``tests/test_numerics.py``); the algorithms are the classic ones of fdlibm (Sun Microsystems,
+1993), simplified where a branch only served speed.
+
+Examples
+--------
+>>> import numpy as np
+>>> float(tanh(0.5)), float(log(np.e))
+(0.46211715726000974, 1.0)
+>>> float(exp(1.0))  # fdlibm's exp (as Java's StrictMath.exp): one ulp above e's double
+2.7182818284590455
+>>> matmul(np.array([[1.0, 2.0]]), np.array([[3.0], [4.0]]))
+array([[11.]])
+>>> power(0.5, 3)
+0.125
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from autograd.extend import defvjp, primitive
+
+# --- constants (fdlibm) -----------------------------------------------------------------------
+
+#: ``ln 2`` split so that ``k * LN2_HI`` is exact for ``|k| < 2**11`` (Cody & Waite reduction).
+LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+#: ``1 / ln 2``.
+INV_LN2 = 1.44269504088896338700e00
+#: Coefficients of fdlibm's ``exp`` remainder polynomial (``e_exp.c``).
+EXP_P = (1.66666666666666019037e-01, -2.77777777770155933842e-03, 6.61375632143793436117e-05,
+         -1.65339022054652515390e-06, 4.13813679705723846039e-08)
+#: Above this ``exp`` overflows to ``inf``; below ``EXP_UNDERFLOW`` it is 0.
+EXP_OVERFLOW, EXP_UNDERFLOW = 7.09782712893383973096e02, -7.45133219101941108420e02
+#: Coefficients of fdlibm's ``log`` polynomial in ``s^2`` (``e_log.c``).
+LOG_LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+          2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+          1.479819860511658591e-01)
+#: Taylor coefficients ``1/k!`` (k = 1..13) of ``expm1`` on the reduced range of :func:`tanh`.
+EXPM1_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(1, 14))
+#: ``tanh`` is exactly ``+-1`` in double precision beyond this ``|z|``; clamping there keeps
+#: the reduction in range.
+TANH_SATURATION = 20.0
+
+
+# --- tanh ---------------------------------------------------------------------------------------
+
+
+def _tanh(z):
+    """``tanh`` on arrays (see :func:`tanh`)."""
+    z = np.asarray(z, dtype=np.float64)
+    nan = np.isnan(z)
+    # y = 2|z|, clamped where tanh is already +-1 (a NaN is computed as 0, then put back)
+    y = np.minimum(2.0 * np.abs(np.where(nan, 0.0, z)), 2.0 * TANH_SATURATION)
+    # y = k ln2 + r with |r| <= ln(2)/2: k = round(y / ln 2)
+    k = np.floor(y * INV_LN2 + 0.5)
+    # x = -r, in two pieces so the product k ln2 loses nothing
+    x = (k * LN2_HI - y) + k * LN2_LO
+    # q = expm1(x) / x as a Taylor polynomial in Horner form (degree 13)
+    q = _horner(x, EXPM1_TAYLOR)
+    # sc = 2^-k, exact
+    sc = np.ldexp(1.0, -k.astype(np.int64))
+    # m = exp(-2|z|) - 1 = 2^-k (1 + x q) - 1, without cancellation for small |z|
+    m = sc * (x * q) + (sc - 1.0)
+    # tanh |z| = -m / (2 + m), >= 0 (abs: m = +0 would give -0)
+    r = np.abs(-m / (2.0 + m))
+    # odd function, the sign of zero included; NaN stays NaN
+    r = np.copysign(r, z)
+    return np.where(nan, z, r)
+
+
+def _horner(x, coeffs):
+    """``c0 + x (c1 + x (c2 + ...))``, innermost first, the order the scalar twin uses."""
+    acc = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        acc = c + x * acc
+    return acc
+
+
+@primitive
+def tanh(z):
+    """Hyperbolic tangent, the same bits on every machine.
+
+    ::
+
+        tanh |z| = -m / (2 + m),   m = expm1(-2|z|) = 2^-k (1 + x q(x)) - 1,
+        2|z| = k ln 2 - x,  |x| <= ln(2) / 2,   q = the Taylor series of expm1(x) / x
+
+    Parameters
+    ----------
+    z : float or numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same shape; ``d tanh / dz = 1 - tanh^2`` for autograd.
+
+    Examples
+    --------
+    >>> tanh(np.array([0.0, -0.0, 30.0, -np.inf]))
+    array([ 0., -0.,  1., -1.])
+    """
+    return _tanh(z)
+
+
+defvjp(tanh, lambda ans, z: lambda g: g * (1.0 - ans * ans))
+
+
+def tanh_scalar(z: float) -> float:
+    """:func:`tanh` of one float, written for ``numba.njit`` (the fast engine's compiled
+    kernel): the same operations in the same order, so the same bits (tested).
+
+    Branch-free, so LLVM vectorises the loops that call it: ``2^-k`` is built from the bits
+    of ``k`` by multiplying exact powers of two, which equals :func:`numpy.ldexp`'s exact
+    result (``k <= 58`` after the clamp).
+
+    Examples
+    --------
+    >>> tanh_scalar(0.5) == float(tanh(0.5)), tanh_scalar(-0.0)
+    (True, -0.0)
+    """
+    zz = 0.0 if z != z else z
+    y = min(2.0 * abs(zz), 2.0 * TANH_SATURATION)
+    k = math.floor(y * INV_LN2 + 0.5)
+    x = (k * LN2_HI - y) + k * LN2_LO
+    q = _E13
+    q = _E12 + x * q
+    q = _E11 + x * q
+    q = _E10 + x * q
+    q = _E9 + x * q
+    q = _E8 + x * q
+    q = _E7 + x * q
+    q = _E6 + x * q
+    q = _E5 + x * q
+    q = _E4 + x * q
+    q = _E3 + x * q
+    q = _E2 + x * q
+    q = _E1 + x * q
+    sc = 1.0
+    for bit, scale in ((32.0, 2.3283064365386963e-10), (16.0, 1.52587890625e-05), (8.0, 0.00390625),
+                       (4.0, 0.0625), (2.0, 0.25), (1.0, 0.5)):
+        take = k >= bit
+        sc = sc * (scale if take else 1.0)
+        k = k - (bit if take else 0.0)
+    m = sc * (x * q) + (sc - 1.0)
+    r = abs(-m / (2.0 + m))
+    r = math.copysign(r, z)
+    return r if z == z else z
+
+
+(_E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = EXPM1_TAYLOR
+
+
+# --- exp ----------------------------------------------------------------------------------------
+
+
+def _exp(x):
+    """``exp`` on arrays (see :func:`exp`)."""
+    x = np.asarray(x, dtype=np.float64)
+    nan = np.isnan(x)
+    # out of range: computed at the bound, then replaced (as a NaN, computed as 0)
+    xc = np.clip(np.where(nan, 0.0, x), EXP_UNDERFLOW, EXP_OVERFLOW)
+    # k = x / ln 2 rounded half away from zero
+    k = np.trunc(xc * INV_LN2 + np.copysign(0.5, xc))
+    # hi - lo = x - k ln 2 = r,  |r| <= ln(2)/2
+    hi = xc - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    # c = r - r^2 (P1 + r^2 (P2 + ...)): exp(r) = 1 + r + r c / (2 - c)
+    t = r * r
+    c = r - t * _horner(t, EXP_P)
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    # exp(x) = 2^k exp(r), the scaling exact
+    out = np.ldexp(y, k.astype(np.int64))
+    out = np.where(x > EXP_OVERFLOW, np.inf, out)
+    out = np.where(x < EXP_UNDERFLOW, 0.0, out)
+    return np.where(nan, x, out)
+
+
+@primitive
+def exp(x):
+    """Exponential, the same bits on every machine (fdlibm's ``e_exp.c`` algorithm).
+
+    ::
+
+        x = k ln 2 + r,   exp(r) = 1 + r + r c / (2 - c),   c = r - r^2 P(r^2),
+        exp(x) = 2^k exp(r)
+
+    Parameters
+    ----------
+    x : float or numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        float64; ``d exp / dx = exp`` for autograd.
+
+    Examples
+    --------
+    >>> exp(np.array([0.0, -1000.0, 1000.0]))
+    array([ 1.,  0., inf])
+    """
+    return _exp(x)
+
+
+defvjp(exp, lambda ans, x: lambda g: g * ans)
+
+
+# --- log ----------------------------------------------------------------------------------------
+
+
+def _log(x):
+    """``log`` on arrays (see :func:`log`)."""
+    x = np.asarray(x, dtype=np.float64)
+    # x = 2^k f1, f1 in [sqrt(2)/2, sqrt(2)): frexp is exact
+    regular = (x > 0.0) & (x < np.inf)
+    m, k = np.frexp(np.where(regular, x, 1.0))
+    small = m < (math.sqrt(2.0) / 2.0)
+    m = np.where(small, 2.0 * m, m)
+    k = (k - small).astype(np.float64)
+    # f = f1 - 1, s = f / (2 + f):  log(1 + f) = 2 atanh(s) = f - s (f - R(s^2)) ...
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    lg = LOG_LG
+    t1 = w * (lg[1] + w * (lg[3] + w * lg[5]))
+    t2 = z * (lg[0] + w * (lg[2] + w * (lg[4] + w * lg[6])))
+    R = t2 + t1
+    hfsq = 0.5 * f * f
+    # log x = k ln 2 + log(1 + f)
+    out = k * LN2_HI - ((hfsq - (s * (hfsq + R) + k * LN2_LO)) - f)
+    out = np.where(x == 0.0, -np.inf, out)
+    out = np.where(x < 0.0, np.nan, out)
+    out = np.where(x == np.inf, np.inf, out)
+    return np.where(np.isnan(x), x, out)
+
+
+@primitive
+def log(x):
+    """Natural logarithm, the same bits on every machine (fdlibm's ``e_log.c`` algorithm).
+
+    ::
+
+        x = 2^k (1 + f),  s = f / (2 + f),
+        log(1 + f) = f - (f^2/2 - s (f^2/2 + R(s^2))),   log x = k ln 2 + log(1 + f)
+
+    Parameters
+    ----------
+    x : float or numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (``-inf`` at 0, ``nan`` below); ``d log / dx = 1 / x`` for autograd.
+
+    Examples
+    --------
+    >>> log(np.array([1.0, 0.0, 8.0])) / np.array([1.0, 1.0, log(2.0)])
+    array([  0., -inf,   3.])
+    """
+    return _log(x)
+
+
+defvjp(log, lambda ans, x: lambda g: g / x)
+
+
+# --- powers and products ------------------------------------------------------------------------
+
+
+#: Veltkamp's splitting constant ``2^27 + 1``: ``a = hi + lo`` with 26-bit halves, so products of
+#: halves are exact.
+_SPLIT = 134217729.0
+
+
+def _two_product(a: float, b: float) -> tuple[float, float]:
+    """``a b = p + e`` exactly (Dekker, 1971), from products of the halves of ``a`` and ``b``."""
+    p = a * b
+    c = _SPLIT * a
+    ah = c - (c - a)
+    al = a - ah
+    c = _SPLIT * b
+    bh = c - (c - b)
+    bl = b - bh
+    e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, e
+
+
+def _dd_mul(x: tuple[float, float], y: tuple[float, float]) -> tuple[float, float]:
+    """Product of two double-double numbers ``hi + lo`` (about 106 significant bits)."""
+    p, e = _two_product(x[0], y[0])
+    e += x[0] * y[1] + x[1] * y[0]
+    s = p + e
+    return s, e - (s - p)
+
+
+def power(base: float, n: int) -> float:
+    """``base ** n`` for an integer ``n >= 0``, the same bits on every machine.
+
+    Python's ``**`` on floats calls the C library's ``pow``, whose last bit depends on the CPU.
+    Here: square-and-multiply in double-double arithmetic (pairs ``hi + lo`` whose products
+    are made exact by Dekker's two-product), then one rounding, so the result is within about
+    one ulp of the exact power even for ``n`` in the millions (plain repeated squaring would
+    lose ``~n`` ulps).
+
+    Examples
+    --------
+    >>> power(0.9, 0), power(2.0, 10), power(0.5, 3)
+    (1.0, 1024.0, 0.125)
+    >>> abs(power(0.999, 1000) - 0.999 ** 1000) <= 1e-16
+    True
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"power: n must be an integer >= 0, got {n!r}")
+    result, square, n = (1.0, 0.0), (float(base), 0.0), int(n)
+    while n:
+        if n & 1:
+            result = _dd_mul(result, square)
+        n >>= 1
+        if n:
+            square = _dd_mul(square, square)
+    return result[0] + result[1]
+
+
+def matmul(X, W) -> np.ndarray:
+    """``X @ W`` summed in a fixed order: ``sum_k X[:, k] W[k, :]`` for ``k = 0, 1, ...``
+    (BLAS picks a kernel, and with it a summation order, per CPU).
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, K)
+    W : numpy.ndarray, shape (K, m)
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, m)
+
+    Examples
+    --------
+    >>> matmul(np.eye(2), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    array([[1., 2.],
+           [3., 4.]])
+    """
+    X, W = np.asarray(X, dtype=np.float64), np.asarray(W, dtype=np.float64)
+    if X.ndim != 2 or W.ndim != 2 or X.shape[1] != W.shape[0]:
+        raise ValueError(f"matmul: shapes {X.shape} and {W.shape} do not fit")
+    out = np.zeros((X.shape[0], W.shape[1]))
+    for k in range(X.shape[1]):
+        out += X[:, k:k + 1] * W[k]
+    return out
+
+
+__all__ = ["tanh", "exp", "log", "power", "matmul", "LN2_HI", "LN2_LO", "INV_LN2", "EXP_P", "LOG_LG",
+           "EXPM1_TAYLOR", "TANH_SATURATION"]
