@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from smgrnn_ref.config import AdamConfig, SPMConfig
+from smgrnn_ref.config import AdamConfig, OptimizerConfig, SPMConfig
 from smgrnn_ref.engine import ReferenceEngine, make_engine
 from smgrnn_ref.evaluate import compile_plan, forward_params
 from smgrnn_ref.fast import FastEngine, available_kernels
@@ -20,6 +20,10 @@ from smgrnn_ref.losses import loss_and_grad, loss_params
 from smgrnn_ref.params import get_params
 
 TOL = 1e-10
+
+#: Each optimizer the engines offer: Adam (the paper's), SGD with and without momentum.
+OPTIMIZERS = {"adam": OptimizerConfig(lr=0.01), "sgd": OptimizerConfig(name="sgd", lr=0.05),
+              "sgd momentum": OptimizerConfig(name="sgd", lr=0.02, momentum=0.9)}
 
 KERNELS = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
     "numba" not in available_kernels(), reason="numba is not installed"))]
@@ -151,9 +155,10 @@ def test_reading_the_graph_right_after_construction_returns_it_unchanged():
     assert_graphs_equal(fast.graph, expected, tol=0.0)
 
 
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
 @pytest.mark.parametrize("cyclic", [False, True])
 @pytest.mark.parametrize("loss", ["kl", "mse"])
-def test_training_steps_match_reference(cyclic, loss):
+def test_training_steps_match_reference(cyclic, loss, optimizer):
     rng = np.random.default_rng(11)
     G = random_graph(rng, cyclic=cyclic, relu=True)
     G.graph["T"] = 8  # short windows, so they wrap around
@@ -162,7 +167,7 @@ def test_training_steps_match_reference(cyclic, loss):
     for _, d in G.nodes(data=True):
         if "activations" in d:
             d["activations"] = type(d["activations"])(maxlen=8)
-    ref, fast = engines(G, loss=loss, spm=SPMConfig(T=8))
+    ref, fast = engines(G, loss=loss, spm=SPMConfig(T=8), adam=OPTIMIZERS[optimizer])
     for _ in range(25):
         X, target = rng.normal(size=(9, 3)), rng.normal(size=(9, 2))
         assert abs(ref.train_step(X, target) - fast.train_step(X, target)) <= TOL
@@ -191,17 +196,22 @@ def _cartpole_labeller():
 ACTIVE_SPM = SPMConfig(T=20, lambda_edge=0.02, tau_w=0.05, tau_delta=1e-3, rho_rand=0.05)
 
 
+#: The optimizers of the SPM runs: Adam at the lively run's step size, and SGD with momentum at
+#: a step size that makes its updates about as large (every rule fires in both).
+SPM_OPTIMIZERS = {"adam": OptimizerConfig(lr=0.002), "sgd momentum": OptimizerConfig(name="sgd", lr=0.01, momentum=0.9)}
+
+
 @functools.lru_cache(maxsize=None)
-def _reference_spm_run(cfg, steps):
+def _reference_spm_run(cfg, steps, optimizer="adam"):
     """The reference engine's run, computed once for both kernels (do not mutate)."""
-    return _spm_run("reference", cfg, steps)
+    return _spm_run("reference", cfg, steps, optimizer)
 
 
-def _spm_run(name, cfg, steps):
+def _spm_run(name, cfg, steps, optimizer="adam"):
     label = _cartpole_labeller()
     rng = np.random.default_rng(0)
     G = initial_graph(4, 2, rng=rng, T=cfg.T)
-    eng = make_engine(name, G, adam=AdamConfig(lr=0.002), spm=cfg)
+    eng = make_engine(name, G, optimizer=SPM_OPTIMIZERS[optimizer], spm=cfg)
     data_rng, spm_rng = np.random.default_rng(1), np.random.default_rng(2)
     events, losses, cyclic_steps = [], [], 0
     for t in range(1, steps + 1):
@@ -213,11 +223,12 @@ def _spm_run(name, cfg, steps):
     return eng, events, np.array(losses), cyclic_steps
 
 
-@pytest.mark.parametrize("allow_cycles, steps", [(False, 1000), (True, 500)])
-def test_spm_run_matches_reference(allow_cycles, steps, kernel):
+@pytest.mark.parametrize("allow_cycles, steps, optimizer", [(False, 1000, "adam"), (True, 500, "adam"),
+                                                            (False, 1000, "sgd momentum")])
+def test_spm_run_matches_reference(allow_cycles, steps, optimizer, kernel):
     cfg = ACTIVE_SPM.replace(allow_cycles=allow_cycles)
-    ref, ref_events, ref_losses, _ = _reference_spm_run(cfg, steps)
-    fast, fast_events, fast_losses, cyclic_steps = _spm_run("fast", cfg, steps)
+    ref, ref_events, ref_losses, _ = _reference_spm_run(cfg, steps, optimizer)
+    fast, fast_events, fast_losses, cyclic_steps = _spm_run("fast", cfg, steps, optimizer)
     assert isinstance(fast, FastEngine) and fast.kernel == kernel
     assert (cyclic_steps > steps // 2) == allow_cycles  # the cyclic run really had cycles
     kinds = Counter(e.kind for e in ref_events)

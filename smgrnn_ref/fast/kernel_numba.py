@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numerics
 from .compiler import RELU, TANH
 from .kernel import Kernel
 
@@ -249,7 +250,7 @@ def compiled_kernels():
             _COMPILED = False
         else:
             opts = dict(cache=True, nogil=True, error_model="numpy")
-            _tanh_compiled = numba.njit(inline="always", **opts)(fast_tanh)
+            _tanh_compiled = numba.njit(inline="always", **opts)(numerics.tanh_scalar)
             _rowdot_compiled = numba.njit(inline="always", **opts)(rowdot)
             _COMPILED = (numba.njit(**opts)(forward_pass), numba.njit(**opts)(backward_pass))
     return _COMPILED or None

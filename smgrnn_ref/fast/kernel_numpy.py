@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numerics
 from .compiler import IDENTITY, RELU, TANH
 from .kernel import Kernel
 
@@ -44,7 +45,7 @@ DENSE_GRAD_PAIRS_PER_PARAM = 16
 def act_forward(code: int, z: np.ndarray, out: np.ndarray) -> None:
     """``out[:] = f(z)`` for the activation ``code``."""
     if code == TANH:
-        np.tanh(z, out=out)
+        out[...] = numerics.tanh(z)
     elif code == IDENTITY:
         if out is not z:
             out[...] = z
@@ -158,7 +159,7 @@ class NumpyKernel(Kernel):
     def forward(self, X, theta):
         bf = self.buffers(X.shape[0])
         bf.A[1:self.layout.n_fixed] = X.T
-        matmul, tanh = np.matmul, np.tanh
+        matmul = np.matmul
         for W, src, dst, mode, x in bf.fwd:
             if W is None:
                 self._forward_cyclic(bf, src, dst)  # (block index, block)
@@ -166,7 +167,7 @@ class NumpyKernel(Kernel):
                 # z = sum_i w_ij a_i + b_j (row 0 of A is 1: the biases), then tanh in place
                 # on the tanh rows; identity rows (outputs) keep z
                 matmul(W, src, out=dst)
-                tanh(x, out=x)
+                x[...] = numerics.tanh(x)
             elif mode == _LINEAR:
                 matmul(W, src, out=dst)
             else:

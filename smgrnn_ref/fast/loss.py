@@ -1,31 +1,18 @@
 """The distillation loss and its gradient w.r.t. the logits, on the kernels' layout.
 
-Invariant kept: **the same loss as** :mod:`smgrnn_ref.losses` (``"kl"``: ``KL(p_E || p_S)``
-averaged over the batch; ``"mse"``: mean squared error of the logits), up to rounding, and
-``dL/dlogits`` its exact derivative. The student's logits arrive as the output rows of the
-node values, ``n_out x batch`` (transposed against :mod:`smgrnn_ref.losses`); the loops run
-over the few outputs, because numpy's reductions along a short axis cost far more than a
-couple of ufunc calls.
+Invariant kept: **the reference's loss and** ``dL/dlogits`` **bit for bit**: this calls
+:data:`smgrnn_ref.losses.VALUE_AND_GRAD`, the very functions whose closed-form derivative the
+reference engine's ``autograd`` primitives use. The student's logits arrive as the output rows
+of the node values, ``n_out x batch`` (transposed against :mod:`smgrnn_ref.losses`); those
+functions use only element-wise operations, sums over the actions in index order and a batch
+sum of a contiguous vector, so the layout changes no bit.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def _softmax_parts(z: np.ndarray):
-    """``(log p, p)`` of ``softmax`` over the rows of ``z`` (``n x batch``), max-shifted as
-    autograd's ``logsumexp``: ``log p = (z - max) - log sum exp``."""
-    n = z.shape[0]
-    mx = z[0].copy()
-    for j in range(1, n):
-        np.maximum(mx, z[j], out=mx)
-    z = z - mx
-    ez = np.exp(z)
-    s = ez[0].copy()
-    for j in range(1, n):
-        s += ez[j]
-    return z - np.log(s), ez / s
+from ..losses import VALUE_AND_GRAD
 
 
 def loss_and_logit_grad(loss: str, O: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
@@ -49,23 +36,8 @@ def loss_and_logit_grad(loss: str, O: np.ndarray, target: np.ndarray) -> tuple[f
     >>> loss, d.tolist()
     (0.5, [[1.0, 0.0]])
     """
-    n, B = O.shape
-    Tt = target.T
-    if loss == "kl":
-        log_ps, ps = _softmax_parts(O)
-        log_pe, pe = _softmax_parts(Tt)
-        diff = log_pe - log_ps
-        value = np.dot(pe.ravel(), diff.ravel()) / B
-        # d/dz_S of -sum_a p_E log p_S = p_S sum_a p_E - p_E, averaged over the batch
-        spe = pe[0].copy()
-        for j in range(1, n):
-            spe += pe[j]
-        dout = (ps * spe - pe) / B
-    else:
-        diff = O - Tt
-        value = np.dot(diff.ravel(), diff.ravel()) / diff.size
-        dout = (2.0 / diff.size) * diff
-    return float(value), dout
+    value, grad = VALUE_AND_GRAD[loss](O.T, target)
+    return value, grad.T
 
 
 __all__ = ["loss_and_logit_grad"]
