@@ -50,8 +50,8 @@ class Engine(Protocol):
     :class:`ReferenceEngine` and :class:`smgrnn_ref.fast.FastEngine` satisfy it (checked by
     ``tests/test_engine.py``, signatures included); :func:`make_engine` builds either, and the
     distillation loop uses nothing else. For the same graph, configuration and random
-    generators, both give the same losses, outputs, events and graphs (up to floating-point
-    rounding: ``tests/test_fast.py``).
+    generators, both give the same losses, outputs, events and graphs, bit for bit
+    (``tests/test_fast.py``).
 
     Attributes
     ----------

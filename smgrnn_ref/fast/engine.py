@@ -53,8 +53,9 @@ class FastEngine:
         Distillation loss against the expert's logits.
     kernel : {"auto", "numba", "numpy"}
         How the forward and backward passes run: ``"numba"`` a compiled loop over the nodes
-        (cost independent of the graph's depth; needs numba), ``"numpy"`` one matrix product
-        per block, ``"auto"`` (default) numba when it can be imported, else numpy. The
+        (cost independent of the graph's depth; needs numba), ``"numpy"`` numpy element-wise
+        operations one level and source rank at a time, ``"auto"`` (default) numba when it
+        can be imported, else numpy. Both give the same bits (the reference engine's). The
         resolved name is :attr:`kernel`.
     adam : OptimizerConfig, optional
         The former name of ``optimizer``, still accepted so that code written before SGD
@@ -241,13 +242,12 @@ class FastEngine:
         loss, dout = loss_and_logit_grad(self.loss, A[lay.out_positions], target)
         g = self.passes.backward(bf, dout, st.theta)
         # the activations window: batch means before the update
-        st.record_activations(A[lay.n_fixed:], X.shape[0])
+        st.record_activations(A[lay.n_fixed:lay.n_positions], X.shape[0])
         self._dirty = True
         if not np.isfinite(g).all():
             # as optim.optimizer_step: the activations are recorded, nothing is updated
             raise ValueError("gradient contains NaN or inf")
         st.optimizer_step(g)
-        self.passes.params_updated(st.theta)
         return loss
 
     # --- the Structural Plasticity Module -------------------------------------------------
@@ -372,7 +372,6 @@ class FastEngine:
             self._compile(carry=True)
         elif pruned:
             self.edit_counts["delete"] += 1
-            self.passes.drop_params(lay.n_biases + np.asarray(pruned, dtype=np.intp))
             edits.delete_edges(lay, self.state, pruned)
             self.passes.reindex(lay, self.state.theta)
         elif added:
