@@ -134,3 +134,24 @@ def test_matmul_sums_in_index_order():
     assert np.allclose(got, X @ W, rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="do not fit"):
         N.matmul(X, W.T)
+
+
+def test_matmul_is_the_running_sum_bit_for_bit_including_zero_signs():
+    X = RNG.normal(size=(40, 9)) * np.exp(RNG.normal(size=(40, 9)) * 5)
+    X[3] = -0.0  # a row of negative zeros: every product is -0 or +0, the sum +0
+    W = RNG.normal(size=(9, 5))
+    expected = np.zeros((40, 5))
+    for k in range(9):
+        expected = expected + X[:, k:k + 1] * W[k]
+    got = N.matmul(X, W)
+    assert np.array_equal(got.view(np.int64), expected.view(np.int64))
+    # both ways of running the sum (one accumulation, one k at a time) give the same bits
+    import smgrnn_ref.numerics as numerics
+
+    for threshold in (0, 10**9):
+        old, numerics.MATMUL_ACCUMULATE_MAX = numerics.MATMUL_ACCUMULATE_MAX, threshold
+        try:
+            assert np.array_equal(N.matmul(X, W).view(np.int64), expected.view(np.int64)), threshold
+        finally:
+            numerics.MATMUL_ACCUMULATE_MAX = old
+    assert N.matmul(np.zeros((2, 0)), np.zeros((0, 3))).tolist() == [[0.0] * 3] * 2
