@@ -24,6 +24,13 @@ derivatives beside them), so the reference engine differentiates through them, a
 :mod:`smgrnn_ref.fast` runs the same operations in its compiled kernel (scalar twins below, tested
 bit for bit against these).
 
+Where it is used: the hidden activation of both engines (:data:`smgrnn_ref.graph.ACTIVATIONS`,
+:mod:`smgrnn_ref.fast`'s kernels), the losses' ``exp`` and ``log`` (:mod:`smgrnn_ref.losses`),
+Adam's bias corrections ``1 - beta^t`` (:mod:`smgrnn_ref.optim`, the fast engine's tables) and
+the expert's forward pass (:mod:`smgrnn_ref.experts`: ``tanh``, ``matmul``, ``exp``). What is
+still machine-dependent in a run (the environments' physics) is listed in
+``docs/performance.md`` ("Machine independence").
+
 Accuracy: within a few ulp of the correctly rounded value (measured in
 ``tests/test_numerics.py``); the algorithms are the classic ones of fdlibm (Sun Microsystems,
 1993), simplified where a branch only served speed.
@@ -137,9 +144,10 @@ def tanh_scalar(z: float) -> float:
     """:func:`tanh` of one float, written for ``numba.njit`` (the fast engine's compiled
     kernel): the same operations in the same order, so the same bits (tested).
 
-    Branch-free, so LLVM vectorises the loops that call it: ``2^-k`` is built from the bits
-    of ``k`` by multiplying exact powers of two, which equals :func:`numpy.ldexp`'s exact
-    result (``k <= 58`` after the clamp).
+    Branch-free (selects, ``numpy.floor`` and ``math.copysign``, which numba maps to LLVM
+    intrinsics), so LLVM vectorises the loops that call it: ``2^-k`` is built from the bits of
+    ``k`` by multiplying exact powers of two, which equals :func:`numpy.ldexp`'s exact result
+    (``k <= 58`` after the clamp).
 
     Examples
     --------
@@ -148,7 +156,7 @@ def tanh_scalar(z: float) -> float:
     """
     zz = 0.0 if z != z else z
     y = min(2.0 * abs(zz), 2.0 * TANH_SATURATION)
-    k = math.floor(y * INV_LN2 + 0.5)
+    k = np.floor(y * INV_LN2 + 0.5)
     x = (k * LN2_HI - y) + k * LN2_LO
     q = _E13
     q = _E12 + x * q
@@ -163,16 +171,27 @@ def tanh_scalar(z: float) -> float:
     q = _E3 + x * q
     q = _E2 + x * q
     q = _E1 + x * q
-    sc = 1.0
-    for bit, scale in ((32.0, 2.3283064365386963e-10), (16.0, 1.52587890625e-05), (8.0, 0.00390625),
-                       (4.0, 0.0625), (2.0, 0.25), (1.0, 0.5)):
-        take = k >= bit
-        sc = sc * (scale if take else 1.0)
-        k = k - (bit if take else 0.0)
+    # 2^-k from the bits of k (32 + 16 + ... + 1 >= 58): exact products of powers of two
+    take = k >= 32.0
+    sc = 2.3283064365386963e-10 if take else 1.0
+    k = k - (32.0 if take else 0.0)
+    take = k >= 16.0
+    sc = sc * (1.52587890625e-05 if take else 1.0)
+    k = k - (16.0 if take else 0.0)
+    take = k >= 8.0
+    sc = sc * (0.00390625 if take else 1.0)
+    k = k - (8.0 if take else 0.0)
+    take = k >= 4.0
+    sc = sc * (0.0625 if take else 1.0)
+    k = k - (4.0 if take else 0.0)
+    take = k >= 2.0
+    sc = sc * (0.25 if take else 1.0)
+    k = k - (2.0 if take else 0.0)
+    sc = sc * (0.5 if k >= 1.0 else 1.0)
     m = sc * (x * q) + (sc - 1.0)
     r = abs(-m / (2.0 + m))
     r = math.copysign(r, z)
-    return r if z == z else z
+    return float(r) if z == z else float(z)
 
 
 (_E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13) = EXPM1_TAYLOR
@@ -233,6 +252,38 @@ def exp(x):
 defvjp(exp, lambda ans, x: lambda g: g * ans)
 
 
+def exp_scalar(x: float) -> float:
+    """:func:`exp` of one float, written for ``numba.njit`` (the fast engine's compiled loss):
+    the same operations in the same order, so the same bits (tested).
+
+    Examples
+    --------
+    >>> exp_scalar(1.0) == float(exp(1.0)), exp_scalar(-1000.0), exp_scalar(1000.0)
+    (True, 0.0, inf)
+    """
+    xx = 0.0 if x != x else x
+    xc = min(max(xx, EXP_UNDERFLOW), EXP_OVERFLOW)
+    k = np.trunc(xc * INV_LN2 + math.copysign(0.5, xc))
+    hi = xc - k * LN2_HI
+    lo = k * LN2_LO
+    r = hi - lo
+    t = r * r
+    p = _P5
+    p = _P4 + t * p
+    p = _P3 + t * p
+    p = _P2 + t * p
+    p = _P1 + t * p
+    c = r - t * p
+    y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi)
+    out = math.ldexp(y, int(k))
+    out = math.inf if x > EXP_OVERFLOW else out
+    out = 0.0 if x < EXP_UNDERFLOW else out
+    return float(x) if x != x else float(out)
+
+
+(_P1, _P2, _P3, _P4, _P5) = EXP_P
+
+
 # --- log ----------------------------------------------------------------------------------------
 
 
@@ -290,6 +341,42 @@ def log(x):
 
 
 defvjp(log, lambda ans, x: lambda g: g / x)
+
+
+#: ``sqrt(2) / 2``: :func:`log` reduces ``x = 2^k m`` to ``m`` in ``[sqrt(2)/2, sqrt(2))``.
+_SQRT_HALF = math.sqrt(2.0) / 2.0
+
+
+def log_scalar(x: float) -> float:
+    """:func:`log` of one float, written for ``numba.njit`` (the fast engine's compiled loss):
+    the same operations in the same order, so the same bits (tested).
+
+    Examples
+    --------
+    >>> log_scalar(8.0) == float(log(8.0)), log_scalar(0.0), log_scalar(-1.0) != log_scalar(-1.0)
+    (True, -inf, True)
+    """
+    regular = (x > 0.0) and (x < math.inf)
+    m, e = math.frexp(x if regular else 1.0)
+    small = m < _SQRT_HALF
+    m = 2.0 * m if small else m
+    k = float(e - 1) if small else float(e)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
+    t2 = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
+    R = t2 + t1
+    hfsq = 0.5 * f * f
+    out = k * LN2_HI - ((hfsq - (s * (hfsq + R) + k * LN2_LO)) - f)
+    out = -math.inf if x == 0.0 else out
+    out = math.nan if x < 0.0 else out
+    out = math.inf if x == math.inf else out
+    return float(x) if x != x else float(out)
+
+
+(_LG1, _LG2, _LG3, _LG4, _LG5, _LG6, _LG7) = LOG_LG
 
 
 # --- powers and products ------------------------------------------------------------------------
@@ -400,5 +487,5 @@ def matmul(X, W) -> np.ndarray:
     return out
 
 
-__all__ = ["tanh", "exp", "log", "power", "matmul", "LN2_HI", "LN2_LO", "INV_LN2", "EXP_P", "LOG_LG",
+__all__ = ["tanh", "exp", "log", "tanh_scalar", "exp_scalar", "log_scalar", "power", "matmul", "LN2_HI", "LN2_LO", "INV_LN2", "EXP_P", "LOG_LG",
            "EXPM1_TAYLOR", "TANH_SATURATION"]

@@ -32,7 +32,7 @@ def test_the_compiled_batch_sum_is_numpys_sum_on_every_length():
         P = rng.normal(size=(2, n)) * np.exp(rng.normal(size=(2, n)) * 6)
         Q = rng.normal(size=(3, n))
         for i, k in ((0, 0), (1, 2)):
-            assert same_bits(dot(P, i, Q, k, n), np.sum(P[i] * Q[k])), n
+            assert same_bits(dot(P[i], Q[k]), np.sum(P[i] * Q[k])), n
 
 
 def grown_graph(seed, n_edges, cycles=False):
@@ -147,3 +147,22 @@ def test_windows_longer_than_the_vectorised_bound_are_judged_by_the_reference_ru
     assert unstable_columns(U, count, ptr, 1e-4).tolist() == expected_u
     assert prune_candidate_columns(U, count, ptr, w, 0.05, 3e-4).tolist() == expected_p
     assert expected_u and expected_p and len(expected_p) < 5  # both rules said yes and no
+
+
+@needs_numba
+@pytest.mark.parametrize("loss", ["kl", "mse"])
+def test_the_compiled_loss_is_the_numpy_loss_bit_for_bit(loss):
+    from smgrnn_ref.fast.loss import loss_and_logit_grad
+
+    rng = np.random.default_rng(5)
+    for trial in range(200):
+        n, B = int(rng.integers(1, 6)), int(rng.integers(1, 300))
+        scale = (1.0, 10.0, 300.0, 1e3)[trial % 4]  # 300 and 1,000: exp underflows to 0
+        O, T = rng.normal(size=(n, B)) * scale, rng.normal(size=(B, n)) * scale
+        if trial % 7 == 0:
+            T[:, 0] = T[:, -1]  # ties for the maximum
+        if trial % 11 == 0:
+            O = T.T.copy()  # identical distributions: KL exactly 0
+        v1, g1 = loss_and_logit_grad(loss, O, T, compiled=True)
+        v2, g2 = loss_and_logit_grad(loss, O, T, compiled=False)
+        assert same_bits(v1, v2) and same_bits(g1, g2), (trial, n, B)

@@ -155,3 +155,29 @@ def test_matmul_is_the_running_sum_bit_for_bit_including_zero_signs():
         finally:
             numerics.MATMUL_ACCUMULATE_MAX = old
     assert N.matmul(np.zeros((2, 0)), np.zeros((0, 3))).tolist() == [[0.0] * 3] * 2
+
+
+EXP_SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, -745.13, 1e-300, -1e-300,
+               N.EXP_OVERFLOW, N.EXP_UNDERFLOW, 708.5, -708.5, -740.0]
+LOG_SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1.0, -1.0, 2.2250738585072014e-308,
+               np.sqrt(0.5), np.nextafter(np.sqrt(0.5), 0), 1.7976931348623157e308]
+
+
+@pytest.mark.parametrize("name, special", [("exp", EXP_SPECIAL), ("log", LOG_SPECIAL)])
+def test_exp_and_log_scalar_twins_bit_for_bit(name, special):
+    x = np.concatenate([SAMPLES[name][:20_000], special])
+    vec = getattr(N, name)(x)
+    twin = getattr(N, f"{name}_scalar")
+    assert np.array_equal(vec.view(np.int64), np.array([twin(float(v)) for v in x]).view(np.int64))
+    numba = pytest.importorskip("numba")
+    f = numba.njit(twin)
+
+    @numba.njit
+    def apply(x, out):
+        for i in range(x.shape[0]):
+            out[i] = f(x[i])
+
+    x = np.concatenate([SAMPLES[name], special])
+    out = np.empty_like(x)
+    apply(x, out)
+    assert np.array_equal(out.view(np.int64), getattr(N, name)(x).view(np.int64))

@@ -12,7 +12,8 @@ and an add nor reorders a sum: the bits do not depend on the CPU the code is com
 
 The passes are plain Python functions compiled lazily by :func:`compiled_kernels` with
 ``numba.njit(cache=True)`` (the machine code is cached next to this file across processes, so
-only the first process compiles, a few seconds). The batch is innermost (contiguous rows of
+only the first process compiles, a few seconds; :func:`jit_cached` keys the cache on
+``numerics.py`` as well, whose ``tanh_scalar`` the passes inline). The batch is innermost (contiguous rows of
 ``A``), so the cost is the arithmetic alone, whatever the graph's depth;
 ``error_model="numpy"`` (no zero-division checks) lets LLVM vectorise the loops over the batch
 (element-wise work, whose results do not depend on the vector width).
@@ -35,48 +36,48 @@ from .tape import build_program
 PAIRWISE_BLOCK = 128
 
 
-def pairwise_block(P, i, Q, k, lo, n):
-    """``sum_b P[i, b] Q[k, b]`` over ``b in [lo, lo + n)``, ``n <= PAIRWISE_BLOCK``, in the
-    order of numpy's pairwise summation of the products (one block)."""
+def pairwise_block(p, q, lo, n):
+    """``sum_b p[b] q[b]`` over ``b in [lo, lo + n)``, ``n <= PAIRWISE_BLOCK``, in the order of
+    numpy's pairwise summation of the products (one block: 8 accumulators, then the rest)."""
     if n < 8:
         res = 0.0
         for b in range(lo, lo + n):
-            res += P[i, b] * Q[k, b]
+            res += p[b] * q[b]
         return res
-    r0 = P[i, lo] * Q[k, lo]
-    r1 = P[i, lo + 1] * Q[k, lo + 1]
-    r2 = P[i, lo + 2] * Q[k, lo + 2]
-    r3 = P[i, lo + 3] * Q[k, lo + 3]
-    r4 = P[i, lo + 4] * Q[k, lo + 4]
-    r5 = P[i, lo + 5] * Q[k, lo + 5]
-    r6 = P[i, lo + 6] * Q[k, lo + 6]
-    r7 = P[i, lo + 7] * Q[k, lo + 7]
+    r0 = p[lo] * q[lo]
+    r1 = p[lo + 1] * q[lo + 1]
+    r2 = p[lo + 2] * q[lo + 2]
+    r3 = p[lo + 3] * q[lo + 3]
+    r4 = p[lo + 4] * q[lo + 4]
+    r5 = p[lo + 5] * q[lo + 5]
+    r6 = p[lo + 6] * q[lo + 6]
+    r7 = p[lo + 7] * q[lo + 7]
     j = 8
     while j < n - n % 8:
         b = lo + j
-        r0 += P[i, b] * Q[k, b]
-        r1 += P[i, b + 1] * Q[k, b + 1]
-        r2 += P[i, b + 2] * Q[k, b + 2]
-        r3 += P[i, b + 3] * Q[k, b + 3]
-        r4 += P[i, b + 4] * Q[k, b + 4]
-        r5 += P[i, b + 5] * Q[k, b + 5]
-        r6 += P[i, b + 6] * Q[k, b + 6]
-        r7 += P[i, b + 7] * Q[k, b + 7]
+        r0 += p[b] * q[b]
+        r1 += p[b + 1] * q[b + 1]
+        r2 += p[b + 2] * q[b + 2]
+        r3 += p[b + 3] * q[b + 3]
+        r4 += p[b + 4] * q[b + 4]
+        r5 += p[b + 5] * q[b + 5]
+        r6 += p[b + 6] * q[b + 6]
+        r7 += p[b + 7] * q[b + 7]
         j += 8
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while j < n:
-        res += P[i, lo + j] * Q[k, lo + j]
+        res += p[lo + j] * q[lo + j]
         j += 1
     return res
 
 
-def pairwise_dot(P, i, Q, k, lo, n):
-    """``sum_b P[i, b] Q[k, b]`` over ``[lo, lo + n)`` in numpy's pairwise order: blocks of
+def pairwise_dot(p, q, lo, n):
+    """``sum_b p[b] q[b]`` over ``[lo, lo + n)`` in numpy's pairwise order: blocks of
     :data:`PAIRWISE_BLOCK`, a longer range split at half (rounded down to a multiple of 8), the
     halves summed first, then added. numpy's recursion, run on an explicit stack (numba's cache
     does not keep recursive functions)."""
     if n <= PAIRWISE_BLOCK:
-        return _block_compiled(P, i, Q, k, lo, n)
+        return _block_compiled(p, q, lo, n)
     # frames (start, length, state: 0 new, 1 left done, 2 both done); partial sums on a stack
     f_lo = np.empty(64, dtype=np.int64)
     f_n = np.empty(64, dtype=np.int64)
@@ -88,7 +89,7 @@ def pairwise_dot(P, i, Q, k, lo, n):
         top = sp - 1
         m = f_n[top]
         if m <= PAIRWISE_BLOCK:
-            vals[vp] = _block_compiled(P, i, Q, k, f_lo[top], m)
+            vals[vp] = _block_compiled(p, q, f_lo[top], m)
             vp += 1
             sp -= 1
             continue
@@ -109,9 +110,13 @@ def pairwise_dot(P, i, Q, k, lo, n):
     return vals[0]
 
 
-def batch_dot(P, i, Q, k, B):
-    """:func:`numpy.sum` of ``P[i] * Q[k]`` (length ``B``), bit for bit: ``0 + pairwise``."""
-    return 0.0 + _pairwise_compiled(P, i, Q, k, 0, B)
+def batch_dot(p, q):
+    """:func:`numpy.sum` of ``p * q`` (two rows of the same length), bit for bit:
+    ``0 + pairwise`` (one block inline, the common case; longer rows split)."""
+    n = p.shape[0]
+    if n <= PAIRWISE_BLOCK:
+        return 0.0 + _block_compiled(p, q, 0, n)
+    return 0.0 + _pairwise_compiled(p, q, 0, n)
 
 
 #: The compiled helpers, bound by :func:`compiled_kernels` (the passes read these globals).
@@ -148,12 +153,13 @@ def forward_pass(A, Z, theta, order, code, bias, fwd_start, fwd_src, fwd_param):
                 A[j, b] = Z[j, b]
 
 
-def backward_pass(A, Z, D, theta, order, code, pull_start, pull_src, pull_param, use_start, use_dst, use_src,
-                  grad):
+def backward_pass(A, Z, D, theta, order, code, bias, fwd_start, fwd_src, fwd_param, pull_start, pull_src,
+                  pull_param, single, shared, use_start, use_dst, use_src, grad):
     """Backward pass: ``D`` holds ``dL/dlogits`` in its loss rows (set by the caller); every
     instance's ``dL/da`` is pulled from its contributions in autograd's order, then turned into
-    ``dL/dz`` in place; ``grad`` (biases then weights, the engine's order) sums each
-    parameter's uses in order."""
+    ``dL/dz`` in place; ``grad`` (biases then weights, the engine's order; zeros on entry) gets
+    each parameter's batch sums: at once for a row computed once (its parameters' only use),
+    after the pass over their uses in order for the ``shared`` ones (cyclic blocks)."""
     B = A.shape[1]
     for i in range(order.shape[0] - 1, -1, -1):
         j = order[i]
@@ -176,17 +182,53 @@ def backward_pass(A, Z, D, theta, order, code, pull_start, pull_src, pull_param,
             for b in range(B):
                 z = Z[j, b]
                 D[j, b] *= 1.0 if z > 0.0 else (0.5 if z == 0.0 else 0.0)
-    # dL/dp = sum over uses of sum_batch a_src dL/dz_dst
-    for p in range(grad.shape[0]):
+        if single[j]:
+            # dL/dp = 0 + sum_batch a_src dL/dz_j for the bias (a_src = 1) and each weight
+            dj = D[j]
+            grad[bias[j]] = 0.0 + _batch_dot_compiled(A[0], dj)
+            for q in range(fwd_start[j], fwd_start[j + 1]):
+                grad[fwd_param[q]] = 0.0 + _batch_dot_compiled(A[fwd_src[q]], dj)
+    # a parameter of a cyclic block: 0 + its uses' batch sums, in autograd's order
+    for k in range(shared.shape[0]):
+        p = shared[k]
         g = 0.0
         for q in range(use_start[p], use_start[p + 1]):
-            g += _batch_dot_compiled(A, use_src[q], D, use_dst[q], B)
+            g += _batch_dot_compiled(A[use_src[q]], D[use_dst[q]])
         grad[p] = g
 
 
 #: ``(forward_pass, backward_pass)`` compiled, ``False`` when numba cannot be imported,
 #: ``None`` before the first call of :func:`compiled_kernels`.
 _COMPILED = None
+
+
+def source_fingerprint() -> str:
+    """A digest of the source files whose compiled functions others call: ``numerics.py``
+    (the scalar twins) and this file (the batch sums); see :func:`jit_cached`."""
+    import hashlib
+    from pathlib import Path
+
+    h = hashlib.sha256(Path(numerics.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
+def jit_cached(numba, fn, **opts):
+    """``numba.njit(cache=True, **opts)`` of ``fn``, its cache keyed on the source of the
+    functions it calls from other files too.
+
+    numba's cache is invalidated when the cached function's own file changes, not when a
+    function it calls from another file does (a documented limitation), so an edit of
+    ``numerics.tanh_scalar`` would leave stale machine code in use. The function is compiled
+    under a name that carries :func:`source_fingerprint` (numba names its cache files after
+    it), so other sources get other cache files.
+    """
+    import types
+
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    twin.__qualname__ = f"{fn.__qualname__}_{source_fingerprint()}"
+    twin.__doc__ = fn.__doc__
+    return numba.njit(cache=True, **opts)(twin)
 
 
 def compiled_kernels():
@@ -199,12 +241,12 @@ def compiled_kernels():
         except ImportError:
             _COMPILED = False
         else:
-            opts = dict(cache=True, nogil=True, error_model="numpy")
-            _tanh_compiled = numba.njit(inline="always", **opts)(numerics.tanh_scalar)
-            _block_compiled = numba.njit(**opts)(pairwise_block)
-            _pairwise_compiled = numba.njit(**opts)(pairwise_dot)
-            _batch_dot_compiled = numba.njit(**opts)(batch_dot)
-            _COMPILED = (numba.njit(**opts)(forward_pass), numba.njit(**opts)(backward_pass))
+            opts = dict(nogil=True, error_model="numpy")
+            _tanh_compiled = jit_cached(numba, numerics.tanh_scalar, inline="always", **opts)
+            _block_compiled = jit_cached(numba, pairwise_block, inline="always", **opts)
+            _pairwise_compiled = jit_cached(numba, pairwise_dot, **opts)
+            _batch_dot_compiled = jit_cached(numba, batch_dot, inline="always", **opts)
+            _COMPILED = (jit_cached(numba, forward_pass, **opts), jit_cached(numba, backward_pass, **opts))
     return _COMPILED or None
 
 
@@ -253,12 +295,13 @@ class NumbaKernel(Kernel):
 
     def backward(self, bf, dout, theta):
         pr = self.prog
-        grad = np.empty(len(theta))
+        grad = np.zeros(len(theta))
         bf.D[pr.loss_row:] = dout
-        self._backward(bf.A, bf.Z, bf.D, theta, pr.order, pr.code, pr.pull_start, pr.pull_src, pr.pull_param,
-                       pr.use_start, pr.use_dst, pr.use_src, grad)
+        self._backward(bf.A, bf.Z, bf.D, theta, pr.order, pr.code, pr.bias, pr.fwd_start, pr.fwd_src, pr.fwd_param,
+                       pr.pull_start, pr.pull_src, pr.pull_param, pr.single, pr.shared, pr.use_start, pr.use_dst,
+                       pr.use_src, grad)
         return grad
 
 
-__all__ = ["PAIRWISE_BLOCK", "pairwise_block", "pairwise_dot", "batch_dot", "forward_pass", "backward_pass",
+__all__ = ["source_fingerprint", "jit_cached", "PAIRWISE_BLOCK", "pairwise_block", "pairwise_dot", "batch_dot", "forward_pass", "backward_pass",
            "compiled_kernels", "compiled_batch_dot", "NumbaBuffers", "NumbaKernel"]

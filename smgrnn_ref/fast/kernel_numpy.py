@@ -66,27 +66,33 @@ def act_grad(code: int, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> None:
         da *= relu_slope(z)
 
 
-def _ranked(start: np.ndarray, stage_of_row: np.ndarray, stages: list, columns) -> list:
-    """Per stage, the list of ``(local rows, *columns)`` for each rank ``r = 0, 1, ...`` of the
-    CSR ``start`` (the ``r``-th entry of every row that has one); ``local rows`` is ``None``
-    when it is the whole stage in order."""
+def _ranked(start: np.ndarray, stage_of_row: np.ndarray, stages: list, src: np.ndarray, param: np.ndarray) -> list:
+    """Per stage, ``(src, param, ranks)``: the sources and parameters of all its entries (of the
+    CSR ``start``) ordered by rank ``r = 0, 1, ...`` (the ``r``-th entry of every row that has
+    one), and per rank ``(a, b, local rows)`` -- its entries are ``[a, b)`` of those arrays,
+    ``local rows`` is ``None`` when it is the whole stage in order."""
     n = int(start[-1])
     rows = np.repeat(np.arange(len(start) - 1), np.diff(start))
     rank = np.arange(n) - start[rows]
     st = stage_of_row[rows]
     order = np.lexsort((rows, rank, st))
-    rows, rank, st = rows[order], rank[order], st[order]
-    cols = [c[order] for c in columns]
-    out = [[] for _ in stages]
+    rows, rank, st, src, param = rows[order], rank[order], st[order], src[order], param[order]
+    out = [(src[:0], param[:0], []) for _ in stages]
     if n == 0:
         return out
+    # the stages' stretches, and inside each the ranks' stretches
     cut = np.flatnonzero((np.diff(rank) != 0) | (np.diff(st) != 0)) + 1
-    for a, b in zip(np.concatenate(([0], cut)).tolist(), np.concatenate((cut, [n])).tolist()):
+    bounds = list(zip(np.concatenate(([0], cut)).tolist(), np.concatenate((cut, [n])).tolist()))
+    first = {}
+    for a, b in bounds:
         s = int(st[a])
+        first.setdefault(s, a)
         lo, hi, _ = stages[s]
-        local = rows[a:b] - lo
         whole = b - a == hi - lo  # every row of the stage, ascending: a slice does it
-        out[s].append((None if whole else local, *(c[a:b] for c in cols)))
+        out[s][2].append((a - first[s], b - first[s], None if whole else rows[a:b] - lo))
+    for s, a in first.items():
+        b = a + sum(hi_ - lo_ for lo_, hi_, _ in out[s][2])
+        out[s] = (src[a:b], param[a:b], out[s][2])
     return out
 
 
@@ -117,10 +123,10 @@ class NumpyKernel(Kernel):
         for i, (lo, hi, _) in enumerate(pr.stages):
             stage_of_row[lo:hi] = i
         P = len(theta)
-        self.fwd_ranks = _ranked(pr.fwd_start, stage_of_row, pr.stages, (pr.fwd_src, pr.fwd_param))
+        self.fwd_ranks = _ranked(pr.fwd_start, stage_of_row, pr.stages, pr.fwd_src, pr.fwd_param)
         # weight -1 (dL/dlogits) reads the 1 appended to theta
         pull_param = np.where(pr.pull_param >= 0, pr.pull_param, P)
-        self.pull_ranks = _ranked(pr.pull_start, stage_of_row, pr.stages, (pr.pull_src, pull_param))
+        self.pull_ranks = _ranked(pr.pull_start, stage_of_row, pr.stages, pr.pull_src, pull_param)
         # the uses of every parameter, rank by rank (the r-th use of each parameter having one)
         n = int(pr.use_start[-1])
         par = np.repeat(np.arange(P), np.diff(pr.use_start))
@@ -138,16 +144,17 @@ class NumpyKernel(Kernel):
         bf = self.buffers(X.shape[0])
         A, Z = bf.A, bf.Z
         A[1:self.layout.n_fixed] = X.T
-        for (lo, hi, runs), bias, ranks in zip(self.prog.stages, self.stage_bias, self.fwd_ranks):
+        for (lo, hi, runs), bias, (src, param, ranks) in zip(self.prog.stages, self.stage_bias, self.fwd_ranks):
             Zs = Z[lo:hi]
             # z = b + 0
             np.add(theta[bias][:, None], 0.0, out=Zs)
-            # + w a, one source rank at a time (ascending node id)
-            for rows, src, param in ranks:
+            # + w a, one source rank at a time (ascending node id); the terms formed at once
+            terms = theta[param][:, None] * A[src]
+            for a, b, rows in ranks:
                 if rows is None:
-                    Zs += theta[param][:, None] * A[src]
+                    Zs += terms[a:b]
                 else:
-                    Zs[rows] += theta[param][:, None] * A[src]
+                    Zs[rows] += terms[a:b]
             for rlo, rhi, code in runs:
                 act_forward(code, Zs[rlo:rhi], A[lo + rlo:lo + rhi])
         return bf
@@ -156,15 +163,17 @@ class NumpyKernel(Kernel):
         A, Z, D, pr = bf.A, bf.Z, bf.D, self.prog
         D[pr.loss_row:] = dout
         weights = np.concatenate((theta, [1.0]))
-        for (lo, hi, runs), ranks in zip(reversed(pr.stages), reversed(self.pull_ranks)):
+        for (lo, hi, runs), (src, param, ranks) in zip(reversed(pr.stages), reversed(self.pull_ranks)):
             Ds = D[lo:hi]
             Ds[...] = 0.0
-            # dL/da = sum of w dL/dz over the uses, one contribution rank at a time
-            for rows, src, param in ranks:
+            # dL/da = sum of w dL/dz over the uses, one contribution rank at a time (the
+            # contributors are in later stages: final), the terms formed at once
+            terms = weights[param][:, None] * D[src]
+            for a, b, rows in ranks:
                 if rows is None:
-                    Ds += weights[param][:, None] * D[src]
+                    Ds += terms[a:b]
                 else:
-                    Ds[rows] += weights[param][:, None] * D[src]
+                    Ds[rows] += terms[a:b]
             # dL/dz = dL/da f'(z)
             for rlo, rhi, code in runs:
                 act_grad(code, Z[lo + rlo:lo + rhi], A[lo + rlo:lo + rhi], Ds[rlo:rhi])

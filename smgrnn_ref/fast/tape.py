@@ -78,13 +78,20 @@ class Program:
     use_start, use_dst, use_src : numpy.ndarray
         Per parameter (CSR), its uses in autograd's order: ``dL/dp += sum_b a[src] dL/dz[dst]``
         (a bias reads row 0, the constant 1).
+    single : numpy.ndarray of bool
+        Per row: its node is computed once (acyclic), so each of its parameters has this one
+        use and a kernel may sum it as soon as the row's ``dL/dz`` is final.
+    shared : numpy.ndarray
+        The parameters of the other rows (cyclic blocks: one use per sweep), summed over
+        their uses in order after the pass.
     stages : list of (int, int, list)
         Row ranges ``[lo, hi)`` in evaluation order whose instances read only earlier stages
         (a block, or one sweep of a cyclic block), with the block's activation runs.
     """
 
     __slots__ = ("n_rows", "loss_row", "order", "code", "bias", "fwd_start", "fwd_src", "fwd_param",
-                 "pull_start", "pull_src", "pull_param", "use_start", "use_dst", "use_src", "stages")
+                 "pull_start", "pull_src", "pull_param", "use_start", "use_dst", "use_src", "single", "shared",
+                 "stages")
 
 
 def _csr(keys: np.ndarray, n: int, *columns) -> tuple:
@@ -138,10 +145,11 @@ def _forward_entries(layout, K: int, base: dict):
             return pos if k == K else bases + (k - 1) * m + (pos - starts)
 
         for k in range(1, K + 1):
+            # an internal source is its previous sweep's instance; in sweep 1 it reads zeros
             keep = ~internal if k == 1 else np.ones(len(d), dtype=bool)
-            sk = np.where(internal, row(s, k - 1) if k > 1 else s, s)
-            rows.append(np.asarray(row(d, k), dtype=np.intp)[keep] if k < K else d[keep])
-            srcs.append(sk[keep])
+            sk = np.where(internal, row(s, k - 1), s) if k > 1 else s
+            rows.append(np.asarray(row(d, k), dtype=np.intp)[keep])
+            srcs.append(np.asarray(sk, dtype=np.intp)[keep])
             params.append(p[keep])
     return np.concatenate(rows), np.concatenate(srcs), np.concatenate(params)
 
@@ -184,6 +192,18 @@ def build_program(layout, sweeps: int) -> Program:
                              prog.bias, np.asarray(layout.out_positions, dtype=np.intp), nf, n_values)
     prog.pull_start, prog.pull_src, prog.pull_param = _csr(con[0], R, con[1], con[2])
     prog.use_start, prog.use_dst, prog.use_src = _csr(use[0], P, use[1], use[2])
+    # rows of acyclic blocks hold their parameters' only use
+    single = np.zeros(R, dtype=np.bool_)
+    for b in layout.blocks:
+        if not b.cyclic:
+            single[b.s:b.e] = True
+    prog.single = single
+    shared = np.zeros(P, dtype=np.bool_)
+    cyc_rows = np.flatnonzero(~single[:n_values] & (row_pos[:n_values] >= nf))
+    shared[prog.bias[cyc_rows]] = True
+    for r in cyc_rows.tolist():
+        shared[prog.fwd_param[prog.fwd_start[r]:prog.fwd_start[r + 1]]] = True
+    prog.shared = np.flatnonzero(shared).astype(np.intp)
     return prog
 
 
