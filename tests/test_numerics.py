@@ -181,3 +181,24 @@ def test_exp_and_log_scalar_twins_bit_for_bit(name, special):
     out = np.empty_like(x)
     apply(x, out)
     assert np.array_equal(out.view(np.int64), getattr(N, name)(x).view(np.int64))
+
+
+def test_the_compiled_twins_give_the_numpy_codes_bits(monkeypatch):
+    # with numba installed, tanh / exp / log / matmul run compiled loops; the numpy code is the
+    # definition: the same bits on every sample, special values, shapes and layouts
+    pytest.importorskip("numba")
+    cases = {"tanh": np.concatenate([SAMPLES["tanh"], [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-320, 40.0]]),
+             "exp": np.concatenate([SAMPLES["exp"], EXP_SPECIAL]),
+             "log": np.concatenate([SAMPLES["log"], LOG_SPECIAL])}
+    X, W = RNG.normal(size=(33, 17)) * np.exp(RNG.normal(size=(33, 17)) * 4), RNG.normal(size=(17, 5))
+    inputs = {name: [x, x[:600].reshape(20, 30).T, np.float64(x[3]), x[:0]] for name, x in cases.items()}
+    got = {name: [getattr(N, name)(v) for v in vs] for name, vs in inputs.items()}
+    got_mm = [N.matmul(X, W), N.matmul(X[:, ::2], W[::2]), N.matmul(X[:1], W)]
+    monkeypatch.setattr(N, "USE_COMPILED", False)
+    for name, vs in inputs.items():
+        for v, g in zip(vs, got[name]):
+            expected = getattr(N, name)(v)
+            assert np.shape(g) == np.shape(expected) and np.array_equal(np.asarray(g).view(np.int64),
+                                                                          np.asarray(expected).view(np.int64)), name
+    for g, e in zip(got_mm, [N.matmul(X, W), N.matmul(X[:, ::2], W[::2]), N.matmul(X[:1], W)]):
+        assert np.array_equal(g.view(np.int64), e.view(np.int64))
