@@ -28,6 +28,20 @@ from .params import get_params, param_keys, set_params
 
 __version__ = "0.1.0"
 
+#: Names served lazily by :func:`__getattr__`: the estimators need scikit-learn, an optional
+#: extra (``pip install "smgrnn_ref[sklearn]"``), so importing the package must not import it.
+_LAZY = {"SMGrNNClassifier": "estimators", "SMGrNNRegressor": "estimators"}
+
+
+def __getattr__(name):
+    """``from smgrnn_ref import SMGrNNClassifier`` imports :mod:`smgrnn_ref.estimators` on demand."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AdamConfig",
     "OptimizerConfig",
@@ -52,4 +66,4 @@ __all__ = [
     "get_params",
     "param_keys",
     "set_params",
-]
+]  # not the lazy estimators: ``import *`` must work without scikit-learn

@@ -22,10 +22,10 @@ def _demo(args) -> int:
 
 def _interrupted(out) -> int:
     """Say where the run stopped and how to continue it; exit code 130 (128 + SIGINT)."""
-    import json
+    from .rundir import RunDir
 
-    state = Path(out) / "checkpoint" / "state.json"
-    step = json.loads(state.read_text())["step"] if state.is_file() else "?"
+    step = RunDir(out).checkpoint_step()
+    step = "?" if step is None else step
     print(f"smgrnn-ref: interrupted; checkpoint at step {step} in {out}; continue with "
           f"`smgrnn-ref train --resume {out}`", file=sys.stderr)
     return 130
@@ -34,10 +34,15 @@ def _interrupted(out) -> int:
 def _train(args) -> int:
     """``smgrnn-ref train``: a fresh distillation run, or ``--resume`` of an interrupted one."""
     from .distill import config_for_env, default_out_dir, load_config, read_config_dict, resume, train
+    from .rundir import RunDir
 
     flags = {k: v for k, v in (("env_id", args.env), ("variant", args.variant), ("seed", args.seed),
                                ("engine", args.engine), ("max_params", args.max_params)) if v is not None}
+    teacher = {k: v for k, v in (("expert", args.expert), ("expert_output", args.expert_output)) if v is not None}
     if args.resume:
+        if teacher:
+            raise ValueError("--expert and --expert-output cannot be combined with --resume: a resumed run keeps "
+                             "its teacher (config.json)")
         if args.config:
             raise ValueError("--config cannot be combined with --resume: a resumed run keeps its config.json")
         if args.force:
@@ -51,7 +56,7 @@ def _train(args) -> int:
                 raise ValueError("--resume needs the run directory: --resume DIR, --out DIR, "
                                  "or --env, --variant and --seed of a default run directory")
             out = default_out_dir(flags["env_id"], flags["variant"], flags["seed"])
-        stored_path = Path(out) / "config.json"
+        stored_path = RunDir(out).config
         if stored_path.is_file():
             stored = load_config(stored_path)
             for key, value in flags.items():  # options may only restate the run's config
@@ -65,6 +70,7 @@ def _train(args) -> int:
         # settings: TrainConfig defaults < per-env defaults < --config file < explicit options
         data = read_config_dict(args.config) if args.config else {}
         data.update(flags)
+        data.update(teacher)
         if args.steps is not None:
             data["steps"] = args.steps
         cfg = config_for_env(data)
@@ -84,6 +90,14 @@ def _train(args) -> int:
     return 0
 
 
+def _expert_import(args) -> int:
+    """``smgrnn-ref expert import``: a stable-baselines3 zip to a numpy expert
+    (:mod:`smgrnn_ref.expert_import`; needs the ``experts`` extra, for torch)."""
+    from .expert_import import run
+
+    return run(args)
+
+
 def _experiment(args) -> int:
     """``smgrnn-ref experiment``: a grid of runs from flags or a grid file."""
     from .experiment import GridSpec, load_grid, run_grid
@@ -100,8 +114,13 @@ def _experiment(args) -> int:
     if overrides:
         spec = GridSpec(envs=spec.envs, variants=spec.variants, seeds=spec.seeds, steps=spec.steps,
                         base={**spec.base, **overrides}, sweep=spec.sweep)
-    counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
-                      progress=not args.no_progress, pictures=args.pictures)
+    try:
+        counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
+                          progress=not args.no_progress, pictures=args.pictures)
+    except KeyboardInterrupt:
+        print(f"smgrnn-ref: interrupted; each running run checkpointed; run the same command again to "
+              f"continue the grid in {args.out}", file=sys.stderr)
+        return 130
     print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done); "
           f"summarise with `smgrnn-ref report {args.out}`")
     return 0
@@ -122,25 +141,62 @@ def _report(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("demo", help="fit a small fixed graph to a toy target and print the loss")
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=_demo)
+def _can_open_browser() -> bool:
+    """Whether a graphical browser can open: on Linux only with a display (without one,
+    ``webbrowser`` would start a console browser in the terminal instead)."""
+    import os
 
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def _view(args) -> int:
+    """``smgrnn-ref view``: a run's topology.html, written first when missing or older than
+    the run's logs, then opened in the browser (or its path printed where there is none)."""
+    import webbrowser
+
+    from .rundir import EVENTS_FILE, GRAPH_FILE, METRICS_FILE, PRUNE_CANDIDATES_FILE, TOPOLOGY_FILE, VIEWER_FILE
+    from .viewer import write_viewer
+
+    run = Path(args.run_dir)
+    page = run / VIEWER_FILE
+    logs = [run / name for name in (TOPOLOGY_FILE, EVENTS_FILE, GRAPH_FILE, METRICS_FILE, PRUNE_CANDIDATES_FILE)
+            if (run / name).is_file()]
+    stale = page.is_file() and any(p.stat().st_mtime > page.stat().st_mtime for p in logs)
+    if args.rebuild or stale or not page.is_file():
+        write_viewer(run)
+    uri = page.resolve().as_uri()
+    if args.no_open or not _can_open_browser() or not webbrowser.open(uri):
+        print(page.resolve())
+    else:
+        print(f"opened {page.resolve()}")
+    return 0
+
+
+def _add_train_parser(sub) -> None:
+    """``smgrnn-ref train``: its options."""
     from .distill import VARIANTS
     from .engine import ENGINES
 
     p = sub.add_parser(
         "train",
-        help="distil a shipped expert into an SMGrNN student (DAgger-style)",
-        description="Distil a shipped expert into an SMGrNN student. Writes a run directory "
+        help="distil a teacher (a shipped expert, an expert file, a Python callable) into an SMGrNN student",
+        description="Distil a teacher into an SMGrNN student, DAgger-style. Writes a run directory "
         "(config.json, metrics.csv, events.jsonl, topology.jsonl, graph.json, checkpoint/, "
-        "training.png, frames/, topology.gif); see docs/distillation.md.",
+        "training.png, frames/, topology.gif, topology.html); see docs/distillation.md.",
     )
-    p.add_argument("--env", help="gymnasium env id with a shipped expert (default CartPole-v1)")
+    p.add_argument("--env", help="gymnasium env id or module:EnvClass, flat Box observations, Discrete or Box "
+                   "actions (default CartPole-v1)")
+    p.add_argument("--expert", metavar="PATH|module:function",
+                   help="the teacher: an expert file (stem, .npz, .json, or a directory holding <env>.json) or a "
+                   "Python callable from observations to actions / logits / probabilities (default: the expert "
+                   "shipped for --env)")
+    from .teachers import OUTPUT_KINDS
+
+    p.add_argument("--expert-output", choices=OUTPUT_KINDS,
+                   help="what a callable teacher returns (default: its 'output' attribute, or read off its return "
+                   "value where that is unambiguous)")
     p.add_argument("--variant", choices=VARIANTS, help="full (default), static, growth-only, no-random or mlp")
     p.add_argument("--seed", type=int, help="root seed (default 0)")
     p.add_argument("--steps", type=int, help="training steps (default: per env, smgrnn_ref.envs.DEFAULT_STEPS)")
@@ -155,6 +211,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train)
 
+
+def _add_expert_parser(sub) -> None:
+    """``smgrnn-ref expert import``: the options of :mod:`smgrnn_ref.expert_import`."""
+    p = sub.add_parser("expert", help="expert files: convert a stable-baselines3 model")
+    expert_sub = p.add_subparsers(dest="expert_command", required=True)
+    from .expert_import import add_arguments as add_import_arguments
+
+    p = expert_sub.add_parser(
+        "import",
+        help="convert a stable-baselines3 model zip (PPO/A2C, SAC, TD3) into a numpy expert",
+        description="Convert a stable-baselines3 model zip (PPO/A2C, SAC, TD3/DDPG MlpPolicy) into a numpy "
+        "expert (OUT/NAME.npz + .json) for `smgrnn-ref train --expert OUT/NAME`. Nothing in the zip is "
+        "unpickled. Needs torch to read the weights (pip install -e '.[experts]'); the result runs with "
+        "numpy only. See docs/experts.md.",
+    )
+    add_import_arguments(p)
+    p.set_defaults(func=_expert_import)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="smgrnn-ref", description="Self-Motivated Growing Neural Network (reference)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="fit a small fixed graph to a toy target and print the loss")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_demo)
+
+    _add_train_parser(sub)
+    _add_expert_parser(sub)
+
+    from .distill import VARIANTS
+    from .engine import ENGINES
     from .experiment import BACKENDS
 
     p = sub.add_parser(
@@ -186,6 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write results.csv, results.md and figures (default: ROOT)")
     p.add_argument("--no-figures", action="store_true", help="table only")
     p.set_defaults(func=_report)
+
+    p = sub.add_parser(
+        "view",
+        help="open a run's interactive topology viewer (topology.html) in the browser",
+        description="Open RUN_DIR/topology.html, a self-contained page showing the graph at every "
+        "step and why it changed (docs/viewer.md). The page is written first when it is missing or "
+        "older than the run's logs. Without a browser, its path is printed.",
+    )
+    p.add_argument("run_dir", help="a run directory")
+    p.add_argument("--rebuild", action="store_true", help="write the page again even if it is up to date")
+    p.add_argument("--no-open", action="store_true", help="only write the page and print its path")
+    p.set_defaults(func=_view)
     return parser
 
 

@@ -20,7 +20,15 @@ ValueError: SPMConfig.p_rand must be in [0.0, 1.0], got 1.5
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _check_range(owner: str, name: str, value, lo=None, hi=None, integer=False):
@@ -31,10 +39,18 @@ def _check_range(owner: str, name: str, value, lo=None, hi=None, integer=False):
         raise ValueError(f"{owner}.{name} must be a number, got {value!r}")
     if value != value:  # NaN
         raise ValueError(f"{owner}.{name} must not be NaN")
+    if not integer and not _finite(value):  # inf, or an integer too large for a float (10**400)
+        raise ValueError(f"{owner}.{name} must be a finite number, got {value!r:.40}")
     if lo is not None and hi is not None and not (lo <= value <= hi):
         raise ValueError(f"{owner}.{name} must be in [{lo}, {hi}], got {value}")
     if lo is not None and hi is None and value < lo:
         raise ValueError(f"{owner}.{name} must be >= {lo}, got {value}")
+
+
+#: Largest window length ``T`` accepted (a config's or a graph file's): 100 times the paper's
+#: value. The fast engine holds ``T x edges`` doubles (80 MB per 1,000 edges at the limit), so a
+#: typo such as ``T = 1e12`` is refused here instead of failing mid-run.
+MAX_T = 10_000
 
 
 @dataclass(frozen=True)
@@ -110,7 +126,7 @@ class SPMConfig:
 
     def __post_init__(self):
         name = type(self).__name__
-        _check_range(name, "T", self.T, 2, None, integer=True)
+        _check_range(name, "T", self.T, 2, MAX_T, integer=True)
         _check_range(name, "s", self.s, 1, None, integer=True)
         _check_range(name, "sweeps", self.sweeps, 1, None, integer=True)
         for f in ("lambda_edge", "tau_w", "tau_delta", "init_weight_scale"):
@@ -328,4 +344,5 @@ def config_from_dict(cls, data: dict):
     return cls(**data)
 
 
-__all__ = ["SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict", "config_from_dict", "check_fields"]
+__all__ = ["MAX_T", "SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict",
+           "config_from_dict", "check_fields"]

@@ -14,13 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import AdamConfig, SPMConfig
+from .config import AdamConfig, SPMConfig, _check_range
 from .engine import ReferenceEngine
 from .graph import add_edge, add_hidden_node, initial_graph
 
 
 def run_demo(steps: int = 300, seed: int = 0, *, verbose: bool = True) -> list[float]:
-    """Fit ``y = [sin(x0) + x1, x0 x1]`` with a 2-input, 3-hidden, 2-output graph (MSE)."""
+    """Fit ``y = [sin(x0) + x1, x0 x1]`` with a 2-input, 3-hidden, 2-output graph (MSE).
+
+    Raises
+    ------
+    ValueError
+        For ``steps`` below 1 or a negative ``seed``.
+    """
+    _check_range("run_demo", "steps", steps, 1, None, integer=True)
+    _check_range("run_demo", "seed", seed, 0, None, integer=True)
     rng = np.random.default_rng(seed)
     G = initial_graph(2, 2, density=1.0, rng=rng)
     for _ in range(3):

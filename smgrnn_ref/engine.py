@@ -93,9 +93,10 @@ class Engine(Protocol):
         batch-mean activations and the applied weight changes. Returns the loss before the
         step; ``ValueError`` for bad input or a non-finite gradient."""
 
-    def spm_step(self, t: int, rng: np.random.Generator) -> list[Event]:
+    def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list[Event]:
         """One Structural Plasticity Module step at training step ``t``
-        (:func:`smgrnn_ref.spm.spm_step`); returns the events."""
+        (:func:`smgrnn_ref.spm.spm_step`); returns the events. ``on_candidates``, when given,
+        receives a pruning step's candidate set (a :class:`~smgrnn_ref.events.PruneCandidates`)."""
 
 
 class ReferenceEngine:
@@ -109,8 +110,8 @@ class ReferenceEngine:
         The optimizer and its hyper-parameters (default ``OptimizerConfig()``: Adam).
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
-    loss : {"kl", "mse"}
-        Distillation loss against the expert's logits.
+    loss : {"kl", "mse", "ce"}
+        Distillation loss against the expert's logits, or ``"ce"`` against class probabilities.
     adam : OptimizerConfig, optional
         The former name of ``optimizer``, still accepted (give one of the two).
 
@@ -226,7 +227,7 @@ class ReferenceEngine:
         optimizer_step(self.G, keys, grad, self.optimizer)
         return float(loss)
 
-    def spm_step(self, t: int, rng: np.random.Generator) -> list[Event]:
+    def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list[Event]:
         """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
 
         Parameters
@@ -235,6 +236,8 @@ class ReferenceEngine:
             The training step (``>= 0``).
         rng : numpy.random.Generator
             Every random decision of the step.
+        on_candidates : callable, optional
+            Receives a pruning step's candidate set ``W_t`` (:func:`smgrnn_ref.spm.prune`).
 
         Returns
         -------
@@ -246,7 +249,7 @@ class ReferenceEngine:
         ValueError
             As :func:`smgrnn_ref.spm.spm_step`.
         """
-        events = spm_step(self.G, t, self.spm, rng)
+        events = spm_step(self.G, t, self.spm, rng, on_candidates=on_candidates)
         if events:
             self.invalidate()
         return events

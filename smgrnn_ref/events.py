@@ -28,7 +28,7 @@ ValueError: EdgeAdded.edge: a self-loop (0, 0) is never an SPM edge
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from typing import ClassVar, Union
 
 import numpy as np
@@ -98,6 +98,11 @@ class RelayInserted:
         The relay ``r`` (neither ``i`` nor ``j``).
     weights : (float, float)
         ``(w_ir, w_rj)``, finite.
+    window : sequence of float, optional
+        The window of ``i -> j`` that edge-driven growth judged unstable: its ``T`` weight
+        updates, oldest first, as they were before the refractory rule cleared them. ``None``
+        (the default) for a relay inserted without a judgement; then :meth:`to_dict` has no
+        ``"window"`` key.
 
     Raises
     ------
@@ -110,6 +115,7 @@ class RelayInserted:
     edge: tuple[int, int]
     node: int
     weights: tuple[float, float]
+    window: tuple[float, ...] | None = field(default=None, repr=False)
 
     def __post_init__(self):
         owner = type(self).__name__
@@ -121,16 +127,24 @@ class RelayInserted:
         if not isinstance(self.weights, (tuple, list)) or len(self.weights) != 2:
             raise ValueError(f"{owner}.weights: expected a pair (w_ir, w_rj), got {self.weights!r}")
         _set(self, "weights", tuple(_as_weight(owner, "weights", w) for w in self.weights))
+        if self.window is not None:
+            if not isinstance(self.window, (tuple, list)) or not self.window:
+                raise ValueError(f"{owner}.window: expected a non-empty sequence of updates, got {self.window!r}")
+            _set(self, "window", tuple(_as_weight(owner, "window", x) for x in self.window))
 
     def to_dict(self) -> dict:
-        """JSON-ready dict, ``"kind"`` included (the inverse of :func:`event_from_dict`).
+        """JSON-ready dict, ``"kind"`` included (the inverse of :func:`event_from_dict`);
+        ``"window"`` only when the event has one.
 
         Returns
         -------
         dict
         """
-        return {"kind": self.kind, "step": self.step, "edge": list(self.edge), "node": self.node,
-                "weights": list(self.weights)}
+        d = {"kind": self.kind, "step": self.step, "edge": list(self.edge), "node": self.node,
+             "weights": list(self.weights)}
+        if self.window is not None:
+            d["window"] = list(self.window)
+        return d
 
 
 @dataclass(frozen=True)
@@ -234,6 +248,98 @@ class NodeRemoved:
                 "edges": [list(e) for e in self.edges]}
 
 
+# --- not an edit: what a pruning step judged ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class PruneCandidates:
+    """The candidate set ``W_t`` a pruning step judged, whether or not it pruned any of them.
+
+    Not an event (it edits nothing, so it is not in :data:`EVENT_TYPES`): the record of one
+    pruning step in ``prune_candidates.jsonl``, so a reader can see which edges were in the
+    draw. The edges drawn, ``D_t``, are the :class:`EdgePruned` events of the same step.
+
+    Parameters
+    ----------
+    step : int
+        The pruning step ``t``.
+    candidates : sequence of (u, v, weight, mu)
+        ``W_t`` in sorted ``(u, v)`` order (index ``i`` is the index the pruning draw picks),
+        each edge with its weight ``w_k`` and the mean ``mu_k`` of its window at judgement.
+
+    Raises
+    ------
+    ValueError
+        For a field of the wrong type or value, or candidates not in strictly increasing
+        ``(u, v)`` order.
+
+    Examples
+    --------
+    >>> rec = PruneCandidates(step=30, candidates=[(0, 4, 0.0125, -0.0004)])
+    >>> rec.to_dict()
+    {'step': 30, 'candidates': [[0, 4, 0.0125, -0.0004]]}
+    >>> prune_candidates_from_dict(rec.to_dict()) == rec
+    True
+    """
+
+    step: int
+    candidates: tuple[tuple[int, int, float, float], ...]
+
+    def __post_init__(self):
+        owner = type(self).__name__
+        _set(self, "step", _as_step(owner, self.step))
+        if not isinstance(self.candidates, (tuple, list)):
+            raise ValueError(f"{owner}.candidates: expected a sequence, got {self.candidates!r}")
+        rows = []
+        for c in self.candidates:
+            if not isinstance(c, (tuple, list)) or len(c) != 4:
+                raise ValueError(f"{owner}.candidates: a candidate must be [u, v, weight, mu], got {c!r}")
+            u, v = _as_edge(owner, "candidates", c[:2])
+            rows.append((u, v, _as_weight(owner, "candidates", c[2]), _as_weight(owner, "candidates", c[3])))
+        if any(a[:2] >= b[:2] for a, b in zip(rows, rows[1:])):
+            raise ValueError(f"{owner}.candidates: not in strictly increasing (u, v) order")
+        _set(self, "candidates", tuple(rows))
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (the inverse of :func:`prune_candidates_from_dict`).
+
+        Returns
+        -------
+        dict
+        """
+        return {"step": self.step, "candidates": [list(c) for c in self.candidates]}
+
+
+def prune_candidates_from_dict(d: dict) -> PruneCandidates:
+    """Rebuild a :class:`PruneCandidates` from :meth:`PruneCandidates.to_dict` output.
+
+    Parameters
+    ----------
+    d : dict
+        Exactly the keys ``step`` and ``candidates``.
+
+    Returns
+    -------
+    PruneCandidates
+
+    Raises
+    ------
+    ValueError
+        On anything malformed.
+
+    Examples
+    --------
+    >>> prune_candidates_from_dict({"step": 30, "candidates": [[0, 3]]})
+    Traceback (most recent call last):
+    ...
+    ValueError: PruneCandidates.candidates: a candidate must be [u, v, weight, mu], got [0, 3]
+    """
+    if not isinstance(d, dict) or set(d) != {"step", "candidates"}:
+        got = sorted(d) if isinstance(d, dict) else type(d).__name__
+        raise ValueError(f"expected exactly the keys ['candidates', 'step'], got {got}")
+    return PruneCandidates(step=d["step"], candidates=d["candidates"])
+
+
 #: Any structural event.
 Event = Union[RelayInserted, EdgeAdded, EdgePruned, NodeRemoved]
 
@@ -247,7 +353,8 @@ def event_from_dict(d: dict) -> Event:
     Parameters
     ----------
     d : dict
-        With ``"kind"`` and exactly the event's fields.
+        With ``"kind"`` and the event's fields: every required one, no unknown one (a
+        relay's ``window`` is optional).
 
     Returns
     -------
@@ -267,6 +374,10 @@ def event_from_dict(d: dict) -> Event:
     Traceback (most recent call last):
     ...
     ValueError: edge_pruned: missing key(s) ['weight']
+    >>> event_from_dict({"kind": "edge_added", "step": 3, "edge": [0, 4], "weight": 0.1, "window": [0.5]})
+    Traceback (most recent call last):
+    ...
+    ValueError: edge_added: unknown key(s) ['window']
     """
     if not isinstance(d, dict):
         raise ValueError(f"expected a mapping, got {type(d).__name__}")
@@ -274,14 +385,17 @@ def event_from_dict(d: dict) -> Event:
     if kind not in EVENT_TYPES:
         raise ValueError(f"unknown event kind {kind!r}; known: {sorted(EVENT_TYPES)}")
     cls = EVENT_TYPES[kind]
-    expected = {f.name for f in fields(cls)}
+    known = {f.name for f in fields(cls)}
+    # a field with a default (a relay's window) is optional; the others are required
+    required = {f.name for f in fields(cls) if f.default is MISSING}
     given = set(d) - {"kind"}
-    missing, unknown = sorted(expected - given), sorted(given - expected)
+    missing, unknown = sorted(required - given), sorted(given - known)
     if missing:
         raise ValueError(f"{kind}: missing key(s) {missing}")
     if unknown:
         raise ValueError(f"{kind}: unknown key(s) {unknown}")
-    return cls(**{name: d[name] for name in expected})
+    return cls(**{name: d[name] for name in given})
 
 
-__all__ = ["RelayInserted", "EdgeAdded", "EdgePruned", "NodeRemoved", "Event", "EVENT_TYPES", "event_from_dict"]
+__all__ = ["RelayInserted", "EdgeAdded", "EdgePruned", "NodeRemoved", "Event", "EVENT_TYPES", "event_from_dict",
+           "PruneCandidates", "prune_candidates_from_dict"]

@@ -12,7 +12,10 @@ LunarLander-v3 over several seeds. A grid here is those runs, each one an ordina
 A run whose directory holds ``done.json`` for the same configuration is skipped; a run with a
 checkpoint but no ``done.json`` is resumed. An interrupted grid therefore continues where it
 stopped. Ctrl-C or SIGTERM stops the workers as well (no run goes on training orphaned); each
-running run checkpoints its current step first.
+running run checkpoints its current step first, whichever step it is in, and the command exits
+with code 130 (it never waits on a worker that cannot finish: :func:`_run_process_pool`). Two
+runs of a grid never share a directory, and a grid may not set through ``base`` or ``sweep``
+what its own fields set per run (``env_id``, ``variant``, ``seed``, ``steps``).
 
 A grid has no time limit per run. Where a run may explode (``growth-only`` at a low
 ``lambda_edge``: its graph can grow exponentially), give it a size cap instead,
@@ -43,29 +46,31 @@ from __future__ import annotations
 
 import copy
 import itertools
-import json
 import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .distill import (
-    CONFIG_FILE,
     VARIANTS,
+    TrainConfig,
     config_for_env,
     load_config,
     resume,
-    run_name,
     train,
     train_config_from_dict,
     train_config_to_dict,
 )
 from .envs import check_env
+from .interrupt import StopRequest, sigterm_raises_interrupt
+from .io import read_json
+from .rundir import DONE_FILE, RunDir, run_name
 
-#: Written into a run directory when its run has finished: the run's summary and config.
-DONE_FILE = "done.json"
 #: Execution backends of :func:`run_grid`.
 BACKENDS = ("process", "ray")
+
+
+#: Config fields a grid sets for each run from its own fields (config key -> grid field).
+GRID_AXES = {"env_id": "envs", "variant": "variants", "seed": "seeds", "steps": "steps"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,19 @@ class GridSpec:
     """Dotted config key -> list of values; the grid takes their Cartesian product."""
 
     def __post_init__(self):
+        for name in ("base", "sweep"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"GridSpec.{name} must be a JSON object (a mapping), got "
+                                 f"{type(getattr(self, name)).__name__}")
+        if not (self.steps is None or isinstance(self.steps, (int, dict))) or isinstance(self.steps, bool):
+            raise ValueError(f"GridSpec.steps must be an integer, a mapping env -> integer, or absent, got {self.steps!r:.60}")
+        for key, field_name in GRID_AXES.items():
+            # the grid's own axes set these per run: a value in base or sweep would be overridden
+            if key in self.sweep:
+                raise ValueError(f"GridSpec.sweep cannot vary {key!r}: list its values in {field_name!r} instead")
+            if key in self.base and (key != "steps" or self.steps is not None):
+                raise ValueError(f"GridSpec.base cannot set {key!r}, which {field_name!r} sets for each run; "
+                                 f"give it in {field_name!r}")
         for name in ("envs", "variants", "seeds"):
             value = getattr(self, name)
             if isinstance(value, (str, int)) or not value:
@@ -123,10 +141,7 @@ class Run:
 def load_grid(path) -> GridSpec:
     """Read a grid file (JSON, format above); ``ValueError`` naming the problem."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read grid file {path}: {err}") from None
+    data = read_json(path, what="grid file")
     if not isinstance(data, dict):
         raise ValueError(f"grid file {path} must hold a JSON object")
     known = {"envs", "variants", "seeds", "steps", "base", "sweep"}
@@ -175,19 +190,31 @@ def expand_grid(spec: GridSpec, out_root) -> list[Run]:
                 raise ValueError(f"grid run {env}/{variant}/seed {seed} {tag}: {err}") from None
             base_dir = out_root / tag if tag else out_root
             runs.append(Run(config=cfg, out_dir=base_dir / run_name(env, variant, seed), tag=tag))
+    _check_distinct(runs)
     return runs
+
+
+def _check_distinct(runs: list[Run]) -> None:
+    """Two runs of a grid must not share a directory (a seed, env or variant listed twice, a
+    sweep value repeated, or two values with the same tag): they would write the same files."""
+    seen = {}
+    for r in runs:
+        if r.out_dir in seen:
+            raise ValueError(f"the grid holds the run {r.out_dir} twice (a repeated seed, env, variant or sweep "
+                             f"value, or two sweep values written alike); list each once")
+        seen[r.out_dir] = r
 
 
 def is_done(run: Run) -> bool:
     """Whether ``run`` finished with the same configuration (then the grid skips it)."""
-    done = run.out_dir / DONE_FILE
-    if not done.is_file():
+    rd = RunDir(run.out_dir)
+    if not rd.done.is_file():
         return False
     try:
-        record = json.loads(done.read_text())
+        record = rd.read_done()
         # through TrainConfig, so a field added since the run was made compares as its default
         return train_config_from_dict(record["config"]) == run.config
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return False
 
 
@@ -200,43 +227,133 @@ def execute_run(config_dict: dict, out_dir: str, pictures: bool = False) -> dict
     """
     cfg = train_config_from_dict(config_dict)
     out = Path(out_dir)
-    if (out / CONFIG_FILE).is_file() and load_config(out / CONFIG_FILE) == cfg:
-        try:
-            summary = resume(out, progress=False, pictures=pictures)
-        except ValueError:  # no checkpoint yet: start again
-            summary = train(cfg, out, force=True, progress=False, pictures=pictures)
-    else:
+    rd = RunDir(out)
+    if rd.config.is_file() and rd.latest_checkpoint() is not None and load_config(rd.config) == cfg:
+        summary = resume(out, progress=False, pictures=pictures)
+    else:  # a new run, another configuration, or killed before its first checkpoint: start again
         summary = train(cfg, out, force=True, progress=False, pictures=pictures)
-    record = {"config": train_config_to_dict(cfg), "summary": summary}
-    (out / DONE_FILE).write_text(json.dumps(record, indent=2))
+    rd.write_done({"config": train_config_to_dict(cfg), "summary": summary})
     return summary
 
 
-def _execute_args(args) -> dict:
-    return execute_run(*args)
+def _worker(conn) -> None:
+    """A grid worker process: run what the parent sends (``execute_run`` arguments), one run at
+    a time, and send back ``(True, summary)``, ``(False, exception)`` or, when stopped,
+    ``(None, None)``; ``None`` from the parent ends it.
+
+    It ignores SIGINT: a Ctrl-C in a terminal reaches every process of the group, and the
+    parent alone decides; it stops each worker with one SIGTERM, which the run honours at the
+    end of its current step, any step, after checkpointing (:class:`smgrnn_ref.interrupt.StopRequest`).
+    A second SIGTERM (a scheduler signalling the whole group, then the parent) changes nothing:
+    the parent escalates with SIGKILL when asked to.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    StopRequest.second_signal_aborts = False  # a group's SIGTERM and the parent's: one request
+    while True:
+        try:
+            args = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if args is None:
+            return
+        try:
+            reply = (True, execute_run(*args))
+        except KeyboardInterrupt:  # stopped: the run has checkpointed
+            reply = (None, None)
+        except Exception as err:  # noqa: BLE001 - reported by the parent
+            reply = (False, err)
+        try:
+            conn.send(reply)
+        except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+            conn.send((False, RuntimeError(repr(reply[1]))))
+        if reply[0] is None:
+            return
+
+
+class _Worker:
+    """The parent's handle on one worker process: the process, its pipe, and its current run."""
+
+    def __init__(self, ctx):
+        self.conn, child = ctx.Pipe()
+        # daemon: never left running if the parent dies without stopping it
+        self.process = ctx.Process(target=_worker, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.run = None
+
+    def give(self, run: Run, pictures: bool) -> None:
+        self.run = run
+        self.conn.send((train_config_to_dict(run.config), str(run.out_dir), pictures))
+
+    def reply(self) -> tuple:
+        """The worker's answer about its run; ``RuntimeError`` if it died without one."""
+        try:
+            return self.conn.recv()
+        except (EOFError, OSError):
+            self.process.join()
+            raise RuntimeError(f"the grid worker running {self.run.out_dir} died (exit code {self.process.exitcode}); "
+                               f"its last checkpoint is on disk: run the grid again to resume it") from None
 
 
 def _run_process_pool(todo: list[Run], workers: int, bar, pictures: bool) -> list[dict]:
-    import multiprocessing
+    """Run ``todo`` on ``workers`` processes; return the summaries (in completion order).
 
-    results = []
+    Not a ``multiprocessing.Pool``: its shared queues hold locks that a worker can keep while
+    the parent terminates the pool, which then waits forever. Each worker here has its own
+    pipe, and on Ctrl-C, SIGTERM (see :func:`run_grid`) or a failed run the parent sends every
+    worker one SIGTERM and waits for them: each running run checkpoints its current step, and
+    the next ``experiment`` call resumes it. A second Ctrl-C or SIGTERM kills them at once.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
     # "spawn": a clean interpreter per worker (no inherited threads or open environments)
-    pool = multiprocessing.get_context("spawn").Pool(workers)
+    ctx = multiprocessing.get_context("spawn")
+    queue, results, pool = list(reversed(todo)), [], []
     try:
-        args = [(train_config_to_dict(r.config), str(r.out_dir), pictures) for r in todo]
-        for summary in pool.imap_unordered(_execute_args, args):
-            results.append(summary)
-            bar.update(1)
-        pool.close()
+        pool = [_Worker(ctx) for _ in range(min(workers, len(todo)))]
+        for w in pool:
+            w.give(queue.pop(), pictures)
+        while any(w.run is not None for w in pool):
+            busy = [w for w in pool if w.run is not None]
+            ready = wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for w in busy:
+                if w.conn not in ready and w.process.sentinel not in ready:
+                    continue
+                ok, value = w.reply()
+                if ok is None:
+                    raise KeyboardInterrupt  # stopped by someone else's SIGTERM: the grid stops too
+                if not ok:
+                    raise value
+                results.append(value)
+                bar.update(1)
+                w.run = None
+                if queue:
+                    w.give(queue.pop(), pictures)
     except BaseException:
-        # Ctrl-C, SIGTERM (see run_grid) or a failed run: stop the workers now rather than
-        # leave them finishing their runs orphaned. Each gets SIGTERM, so its run checkpoints
-        # at the end of the current step and the next `experiment` call resumes it.
-        pool.terminate()
+        _stop(pool)
         raise
-    finally:
-        pool.join()
+    for w in pool:
+        w.conn.send(None)
+        w.process.join()
     return results
+
+
+def _stop(pool: list[_Worker]) -> None:
+    """Send each live worker one SIGTERM and wait for it to checkpoint and exit; a second
+    Ctrl-C or SIGTERM while waiting kills them at once."""
+    alive = [w for w in pool if w.process.is_alive()]
+    for w in alive:
+        w.process.terminate()
+    try:
+        for w in alive:
+            w.process.join()
+    except KeyboardInterrupt:
+        for w in alive:
+            w.process.kill()
+        for w in alive:
+            w.process.join()
+        raise
 
 
 def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: bool) -> list[dict]:
@@ -265,10 +382,6 @@ def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: 
             ray.shutdown()
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int = 2,
              address: str | None = None, progress: bool = True, pictures: bool = False) -> dict:
     """Run every unfinished run of ``spec`` under ``out_root``; return counts.
@@ -285,18 +398,14 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
     todo = [r for r in runs if not is_done(r)]
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc="grid", disable=not progress)
     # SIGTERM (kill, a job scheduler) unwinds like Ctrl-C, so the workers are stopped too
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        if backend == "process":
-            _run_process_pool(todo, workers, bar, pictures)
-        else:
-            _run_ray(todo, workers, bar, address, pictures)
-    finally:
-        bar.close()
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with sigterm_raises_interrupt():
+        try:
+            if backend == "process":
+                _run_process_pool(todo, workers, bar, pictures)
+            else:
+                _run_ray(todo, workers, bar, address, pictures)
+        finally:
+            bar.close()
     return {"runs": len(runs), "ran": len(todo), "skipped": len(runs) - len(todo)}
 
 

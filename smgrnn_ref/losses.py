@@ -1,12 +1,18 @@
-"""Distillation losses ``L_t(theta)`` between the student and the expert.
+"""Training losses ``L_t(theta)``: distillation losses and the cross-entropy to class labels.
 
 The paper trains the student's weights with a supervised distillation loss between student and
-expert outputs (Jia & Zhou, arXiv 2512.12713; MSE or cross-entropy). Both losses here take the
-**expert's logits** as the target, so one labelled dataset serves either:
+expert outputs (Jia & Zhou, arXiv 2512.12713; MSE or cross-entropy). The two distillation losses
+take the **expert's logits** as the target, so one labelled dataset serves either:
 
 * ``"kl"``: ``KL(p_E || p_S)`` averaged over the batch, with ``p = softmax(logits)``;
   its gradient equals that of the cross-entropy ``-sum_a p_E(a) log p_S(a)``;
-* ``"mse"``: mean squared error between student and expert logits.
+* ``"mse"``: mean squared error between student and expert logits (also the regression loss
+  of :class:`smgrnn_ref.estimators.SMGrNNRegressor`).
+
+The third takes **class probabilities** as the target (one-hot rows for hard labels), for
+training on a labelled dataset (:class:`smgrnn_ref.estimators.SMGrNNClassifier`):
+
+* ``"ce"``: the cross-entropy ``-sum_a y_a log softmax(z_S)_a`` averaged over the batch.
 
 Each is a pure function of the parameter vector through :func:`loss_params`, so
 ``autograd.grad`` gives the gradient.
@@ -14,7 +20,7 @@ Each is a pure function of the parameter vector through :func:`loss_params`, so
 How the numbers are computed (the same bits on every machine, and in both engines)
 ----------------------------------------------------------------------------------
 Each loss is an ``autograd`` primitive whose derivative is written out in closed form
-(:func:`kl_value_and_grad`, :func:`mse_value_and_grad`; checked against finite differences in
+(:func:`kl_value_and_grad`, :func:`mse_value_and_grad`, :func:`ce_value_and_grad`; checked against finite differences in
 ``tests/test_grads.py``), and the fast engine (:mod:`smgrnn_ref.fast.loss`) calls the very same
 functions, so both engines get the same loss and ``dL/dlogits`` bit for bit. Inside them:
 ``exp`` and ``log`` are :mod:`smgrnn_ref.numerics`' (numpy's depend on the CPU), sums over the
@@ -29,6 +35,8 @@ Examples
 0.0
 >>> round(float(mse(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]))), 6)
 0.5
+>>> round(float(ce(np.zeros((1, 2)), np.array([[1.0, 0.0]]))), 6) == round(float(np.log(2.0)), 6)
+True
 """
 
 from __future__ import annotations
@@ -200,10 +208,6 @@ def mse_value_and_grad(student_logits, expert_logits) -> tuple[float, np.ndarray
     return float(np.sum(_columns_sum(d * d)) / d.size), (2.0 / d.size) * d
 
 
-#: The value-and-gradient function of each loss (used by both engines).
-VALUE_AND_GRAD = {"kl": kl_value_and_grad, "mse": mse_value_and_grad}
-
-
 @primitive
 def kl(student_logits, expert_logits):
     """``mean_batch sum_a p_E(a) (log p_E(a) - log p_S(a))`` (see :func:`kl_value_and_grad`;
@@ -247,8 +251,76 @@ defvjp(kl, lambda ans, s, e: lambda g: g * kl_value_and_grad(s, e)[1])
 defvjp(mse, lambda ans, s, e: lambda g: g * mse_value_and_grad(s, e)[1])
 
 
-#: Loss functions by name (the ``loss`` field of the training config).
-LOSSES = {"kl": kl, "mse": mse}
+def ce_value_and_grad(student_logits, target_probs) -> tuple[float, np.ndarray]:
+    """Cross-entropy to target class probabilities, and its gradient w.r.t. the student's logits.
+
+    ::
+
+        L = -(1/B) sum_b sum_a y(a) log p_S(a)
+        dL/dz_S(a) = (p_S(a) sum_c y(c) - y(a)) / B
+
+    Unlike :func:`kl_value_and_grad`, the target rows ``y`` are probabilities, not logits: for
+    hard labels ``y`` is one-hot and ``L`` is the negative log-likelihood of the labels (the
+    estimators' classifier). ``sum_c y(c)`` is kept (not replaced by 1) so the derivative stays
+    exact for rows that do not sum to one.
+
+    Parameters
+    ----------
+    student_logits, target_probs : numpy.ndarray, shape (batch, n)
+
+    Returns
+    -------
+    (float, numpy.ndarray of shape (batch, n))
+
+    Examples
+    --------
+    >>> value, grad = ce_value_and_grad(np.zeros((1, 2)), np.array([[1.0, 0.0]]))
+    >>> round(value, 12), grad.tolist()   # p_S = (1/2, 1/2): -log(1/2)
+    (0.69314718056, [[-0.5, 0.5]])
+    """
+    log_ps, ps = softmax_parts(student_logits)
+    y = _as_logits(target_probs, "target probabilities")
+    if log_ps.shape != y.shape:
+        raise ValueError(f"student logits and targets differ in shape: {log_ps.shape} vs {y.shape}")
+    B = log_ps.shape[0]
+    # per sample: -sum_a y(a) log p_S(a)
+    per_sample = -_columns_sum(y * log_ps)
+    # sum_c y(c), then dL/dz_S = (p_S sum_c y(c) - y) / B
+    sy = _columns_sum(y)
+    return float(np.sum(per_sample) / B), (ps * sy[:, None] - y) / B
+
+
+@primitive
+def ce(student_logits, target_probs):
+    """``-mean_batch sum_a y(a) log p_S(a)`` (see :func:`ce_value_and_grad`; an ``autograd``
+    primitive, differentiable w.r.t. the student's logits).
+
+    Parameters
+    ----------
+    student_logits, target_probs : array, shape (batch, n_classes)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> bool(np.isclose(float(ce(np.zeros((1, 2)), np.array([[0.0, 1.0]]))), np.log(2.0)))
+    True
+    """
+    return np.float64(ce_value_and_grad(student_logits, target_probs)[0])
+
+
+defvjp(ce, lambda ans, s, y: lambda g: g * ce_value_and_grad(s, y)[1])
+
+
+#: The value-and-gradient function of each loss (used by both engines).
+VALUE_AND_GRAD = {"kl": kl_value_and_grad, "mse": mse_value_and_grad, "ce": ce_value_and_grad}
+
+
+#: Loss functions by name (the engines' ``loss``). ``"kl"`` and ``"mse"`` distil an expert's
+#: logits; ``"ce"`` expects class probabilities as its target (the estimators' classifier).
+LOSSES = {"kl": kl, "mse": mse, "ce": ce}
 
 
 def get_loss(name: str):
@@ -256,12 +328,13 @@ def get_loss(name: str):
 
     Parameters
     ----------
-    name : {"kl", "mse"}
+    name : {"kl", "mse", "ce"}
 
     Returns
     -------
     callable
-        ``loss(student_logits, expert_logits)``.
+        ``loss(student_logits, target)``: the expert's logits for ``"kl"`` and ``"mse"``,
+        class probabilities for ``"ce"``.
 
     Raises
     ------
@@ -273,7 +346,7 @@ def get_loss(name: str):
     >>> get_loss("hinge")
     Traceback (most recent call last):
     ...
-    ValueError: unknown loss 'hinge'; known: ['kl', 'mse']
+    ValueError: unknown loss 'hinge'; known: ['ce', 'kl', 'mse']
     """
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; known: {sorted(LOSSES)}")
@@ -290,7 +363,7 @@ def loss_params(theta, plan: Plan, X, expert_logits, loss: str = "kl"):
     plan : smgrnn_ref.evaluate.Plan
     X : numpy.ndarray, shape (batch, n_inputs)
     expert_logits : numpy.ndarray, shape (batch, n_outputs)
-    loss : {"kl", "mse"}
+    loss : {"kl", "mse", "ce"}
 
     Returns
     -------
@@ -307,5 +380,6 @@ def loss_params(theta, plan: Plan, X, expert_logits, loss: str = "kl"):
 #: ``(L(theta), dL/dtheta)`` by reverse-mode autodiff, with the signature of :func:`loss_params`.
 loss_and_grad = value_and_grad(loss_params)
 
-__all__ = ["softmax_parts", "logsumexp", "log_softmax", "kl_value_and_grad", "mse_value_and_grad", "VALUE_AND_GRAD",
-           "kl", "mse", "LOSSES", "get_loss", "loss_params", "loss_and_grad"]
+__all__ = ["softmax_parts", "logsumexp", "log_softmax", "kl_value_and_grad", "mse_value_and_grad",
+           "ce_value_and_grad", "VALUE_AND_GRAD", "kl", "mse", "ce", "LOSSES", "get_loss", "loss_params",
+           "loss_and_grad"]

@@ -13,7 +13,9 @@ Only finished runs enter the means. A run stopped by its size cap
 its ``capped`` column and lists it under the table. A run that has not reached its last step
 (still running, or interrupted) is left out and listed too.
 
-Outputs: ``results.csv``, ``results.md`` and figures per env: return curves with seed bands
+Run directories are found and read through :mod:`smgrnn_ref.rundir` (a run directory is one
+holding ``config.json`` and ``metrics.csv``). Outputs: ``results.csv``, ``results.md`` and
+figures per env: return curves with seed bands
 (``returns_<env>.png``), size over training, and parameters of ``growth-only`` vs ``full`` on a
 log scale (``params_<env>.png``).
 
@@ -31,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .distill import CONFIG_FILE, METRICS_FILE, read_config_dict
+from .rundir import CONFIG_FILE, RunDir, read_metrics
 
 #: Share of training whose evaluations make the late return (the last 10%).
 LATE_FRACTION = 0.1
@@ -60,7 +62,7 @@ def find_runs(root) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"{root} is not a directory")
-    runs = sorted(p.parent for p in root.rglob(CONFIG_FILE) if (p.parent / METRICS_FILE).is_file())
+    runs = sorted(p.parent for p in root.rglob(CONFIG_FILE) if RunDir(p.parent).metrics.is_file())
     if not runs:
         raise ValueError(f"no run directories (config.json + metrics.csv) below {root}")
     return runs
@@ -86,10 +88,9 @@ def run_status(last_step: int, steps: int, last_params: float, max_params) -> st
 
 def run_record(run_dir: Path, root: Path) -> dict:
     """One run's numbers: its identity, status, late return (finished runs) and final size."""
-    from .viz import read_metrics
-
-    cfg = read_config_dict(run_dir / CONFIG_FILE)
-    m = read_metrics(run_dir / METRICS_FILE)
+    run = RunDir(run_dir)
+    cfg = run.read_config()
+    m = read_metrics(run.metrics)
     rel = run_dir.relative_to(root)
     tag = rel.parent.as_posix() if rel.parent != Path(".") else ""
     last_step = int(m["step"][-1]) if len(m["step"]) else 0

@@ -25,12 +25,13 @@ buffer of an edge that received a relay (refractory rule), ``ceil`` rounding of
 Every random decision draws from the explicit ``numpy.random.Generator`` passed in, in a
 documented order, so a seed fixes the whole event sequence.
 
-The three *decisions* -- which edges are unstable (:func:`unstable_edges`), which are pruning
-candidates (:func:`pruning_candidates`), whether a new pair is valid
-(:func:`is_valid_new_edge`) -- are arguments of the rules and of :func:`spm_step` (``unstable``,
-``candidates``, ``is_valid``), defaulting to the functions here. An engine that keeps the
-windows elsewhere passes its own, with the same answers (the fast engine: vectorised over its
-ring buffers), and so reuses this schedule, its random draws and its checks.
+The three *decisions* -- which edges are unstable (:func:`unstable_edges`, with their windows),
+which are pruning candidates (:func:`pruning_candidates`, with their weights and windows),
+whether a new pair is valid (:func:`is_valid_new_edge`) -- are arguments of the rules and of
+:func:`spm_step` (``unstable``, ``candidates``, ``is_valid``), defaulting to the functions here.
+An engine that keeps the windows elsewhere passes its own, with the same answers and values
+(the fast engine: from its ring buffers), and so reuses this schedule, its draws, its checks
+and its records (a relay's judged window, a pruning step's ``W_t``: ``on_candidates``).
 
 Examples
 --------
@@ -54,7 +55,7 @@ import networkx as nx
 import numpy as np
 
 from .config import GraphConfig, SPMConfig
-from .events import EdgeAdded, EdgePruned, Event, NodeRemoved, RelayInserted
+from .events import EdgeAdded, EdgePruned, Event, NodeRemoved, PruneCandidates, RelayInserted
 from .graph import add_edge, add_hidden_node, check_window, hidden_nodes, require_generator
 
 #: Coefficient of ``sigma_k`` in the first instability condition ``|mu_k| < 0.5 sigma_k``.
@@ -228,7 +229,7 @@ def instability_margins(updates) -> tuple[float, float]:
 
 
 def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator, cfg: SPMConfig,
-                 *, t: int) -> RelayInserted:
+                 *, t: int, window=None) -> RelayInserted:
     """Insert a relay node on the edge ``i -> j``, keeping ``i -> j``.
 
     ::
@@ -251,6 +252,9 @@ def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator,
     cfg : SPMConfig
     t : int
         The training step, recorded in the event.
+    window : sequence of float, optional
+        The window of ``i -> j`` that was judged unstable, recorded in the event (taken
+        before the clear; :func:`edge_driven_growth` passes it). ``None``: not recorded.
 
     Returns
     -------
@@ -276,19 +280,17 @@ def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator,
     c = cfg.init_weight_scale
     # r: a fresh hidden node with a never-used id
     r = add_hidden_node(G, bias=RELAY_BIAS, activation=RELAY_ACTIVATION)
-    # w_ir ~ U[-c, c]: the first draw
-    w_ir = rng.uniform(-c, c)
-    # w_rj ~ U[-c, c]: the second draw
-    w_rj = rng.uniform(-c, c)
+    # w_ir, w_rj ~ U[-c, c]: the first and the second draw
+    w_ir, w_rj = rng.uniform(-c, c), rng.uniform(-c, c)
     add_edge(G, i, r, w_ir)
     add_edge(G, r, j, w_rj)
     # refractory rule: the unstable window of i -> j is spent on this relay
     G.edges[i, j]["updates"].clear()
-    return RelayInserted(step=t, edge=(i, j), node=r, weights=(w_ir, w_rj))
+    return RelayInserted(step=t, edge=(i, j), node=r, weights=(w_ir, w_rj), window=window)
 
 
-def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[int, int]]:
-    """The unstable edges: every edge whose window meets :func:`is_unstable`.
+def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int], list[float]]]:
+    """The unstable edges, each with the window it was judged on.
 
     ::
 
@@ -305,10 +307,12 @@ def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[int, int]]:
 
     Returns
     -------
-    list of (int, int)
-        In sorted ``(i, j)`` order (example: :func:`edge_driven_growth`).
+    list of ((int, int), list of float)
+        ``(k, window)`` in sorted edge order, the window oldest first (example:
+        :func:`edge_driven_growth`).
     """
-    return [k for k in sorted(G.edges) if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
+    return [(k, list(G.edges[k]["updates"])) for k in sorted(G.edges)
+            if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
 
 
 def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
@@ -321,15 +325,17 @@ def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPM
 
     The unstable set is judged on the windows at the start of the step, and the relays are
     inserted in sorted ``(i, j)`` order (the order of the relays' ids and weight draws); edges
-    created during the step have empty windows and are not judged.
+    created during the step have empty windows and are not judged. Each relay's event records
+    the window its parent edge was judged on.
 
     Parameters
     ----------
     G, t, rng, cfg
         As for :func:`spm_step` (``rng`` draws the relays' weights, :func:`insert_relay`).
     unstable : callable, optional
-        ``unstable(G, cfg) -> edges``: the decision (default :func:`unstable_edges`). Another
-        engine passes its own, which must return the same set (in any order).
+        ``unstable(G, cfg) -> [(edge, window), ...]``: the decision (default
+        :func:`unstable_edges`). Another engine passes its own, which must return the same
+        set with the same windows (in any order).
 
     Returns
     -------
@@ -346,13 +352,13 @@ def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPM
     >>> G = empty_graph(2, 1, T=2)
     >>> add_edge(G, 0, 2, 0.5); add_edge(G, 1, 2, 0.5)
     >>> G.edges[1, 2]["updates"].extend([0.5, -0.5])  # mu 0, sigma 0.5: unstable
-    >>> [e.edge for e in edge_driven_growth(G, 1, np.random.default_rng(0), SPMConfig(T=2))]
-    [(1, 2)]
+    >>> [(e.edge, e.window) for e in edge_driven_growth(G, 1, np.random.default_rng(0), SPMConfig(T=2))]
+    [((1, 2), (0.5, -0.5))]
     """
     check_window(G, cfg)
-    # U_t, judged before any relay is inserted
+    # U_t, judged before any relay is inserted (edges are distinct: windows are never compared)
     U_t = sorted(unstable(G, cfg))
-    return [insert_relay(G, k, rng, cfg, t=t) for k in U_t]
+    return [insert_relay(G, k, rng, cfg, t=t, window=window) for k, window in U_t]
 
 
 # --- rule 2: random exploratory growth ----------------------------------------------------
@@ -367,9 +373,8 @@ def n_random_edges(rho_rand: float, n_nodes: int) -> int:
 
     Parameters
     ----------
-    rho_rand : float
-    n_nodes : int
-        ``N_t``, all nodes of the graph.
+    rho_rand, n_nodes : float, int
+        ``rho_rand`` and ``N_t``, all nodes of the graph.
 
     Returns
     -------
@@ -417,6 +422,11 @@ def is_valid_new_edge(G: nx.DiGraph, u: int, v: int, allow_cycles: bool) -> bool
     if allow_cycles:
         return True
     return not nx.has_path(G, v, u)
+
+
+def _targets(G: nx.DiGraph) -> list[int]:
+    """Sorted non-input nodes: the possible heads of a new edge."""
+    return sorted(n for n, k in G.nodes(data="kind") if k != "input")
 
 
 def new_edge_pool(G: nx.DiGraph, allow_cycles: bool) -> list[tuple[int, int]]:
@@ -642,10 +652,8 @@ def n_pruned(eta_prune: float, n_candidates: int) -> int:
 
     Parameters
     ----------
-    eta_prune : float
-        In ``[0, 1]``.
-    n_candidates : int
-        ``|W_t|``.
+    eta_prune, n_candidates : float, int
+        ``eta_prune`` in ``[0, 1]`` and ``|W_t|``.
 
     Returns
     -------
@@ -659,8 +667,8 @@ def n_pruned(eta_prune: float, n_candidates: int) -> int:
     return math.ceil(eta_prune * n_candidates)
 
 
-def pruning_candidates(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int], float]]:
-    """The pruning candidate set ``W_t``, each candidate with its current weight.
+def pruning_candidates(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int], float, list[float]]]:
+    """The pruning candidate set ``W_t``, each candidate with its current weight and window.
 
     ::
 
@@ -676,15 +684,15 @@ def pruning_candidates(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, i
 
     Returns
     -------
-    list of ((int, int), float)
-        ``(edge, w_k)`` in sorted edge order (example: :func:`prune`).
+    list of ((int, int), float, list of float)
+        ``(edge, w_k, window)`` in sorted edge order (example: :func:`prune`).
     """
-    return [(k, G.edges[k]["weight"]) for k in sorted(G.edges)
+    return [(k, G.edges[k]["weight"], list(G.edges[k]["updates"])) for k in sorted(G.edges)
             if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
 
 
 def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
-          candidates=pruning_candidates) -> list[Event]:
+          candidates=pruning_candidates, on_candidates=None) -> list[Event]:
     """Delete a random fraction ``eta_prune`` of the candidates ``W_t``.
 
     ::
@@ -700,10 +708,14 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
     G, t, rng, cfg
         As for :func:`spm_step`.
     candidates : callable, optional
-        ``candidates(G, cfg) -> [(edge, weight), ...]``: ``W_t`` with each candidate's current
-        weight (default :func:`pruning_candidates`). Another engine passes its own, which must
-        return the same set (in any order); the weights it reports go into the events, so an
-        engine whose arrays are ahead of the graph reports the trained ones.
+        ``candidates(G, cfg) -> [(edge, weight, window), ...]``: ``W_t`` with each
+        candidate's current weight and window (default :func:`pruning_candidates`). Another
+        engine passes its own, which must return the same set and values (in any order); the
+        weights go into the events, so an engine whose arrays are ahead of the graph reports
+        the trained ones.
+    on_candidates : callable, optional
+        Receives ``W_t`` as a :class:`~smgrnn_ref.events.PruneCandidates` (each edge with
+        ``w_k`` and ``mu_k``; also when empty): the record of what was judged.
 
     Returns
     -------
@@ -719,13 +731,17 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
     >>> from smgrnn_ref.graph import empty_graph, add_edge
     >>> G = empty_graph(1, 1, T=2); add_edge(G, 0, 1, 0.0)
     >>> G.edges[0, 1]["updates"].extend([0.0, 0.0])
-    >>> prune(G, 30, np.random.default_rng(0), SPMConfig(T=2))
+    >>> prune(G, 30, np.random.default_rng(0), SPMConfig(T=2), on_candidates=print)
+    PruneCandidates(step=30, candidates=((0, 1, 0.0, 0.0),))
     [EdgePruned(step=30, edge=(0, 1), weight=0.0)]
     """
     check_window(G, cfg)
     require_generator(rng)
     # W_t: the candidate set, in a fixed order so the draw below is reproducible
     W_t = sorted(candidates(G, cfg))
+    if on_candidates is not None:
+        # mu_k from the window, by the rule's own statistic: the same number in every engine
+        on_candidates(PruneCandidates(step=t, candidates=[(u, v, w, rolling_stats(x)[0]) for (u, v), w, x in W_t]))
     # n = ceil(eta_prune |W_t|)
     n = n_pruned(cfg.eta_prune, len(W_t))
     if n == 0:
@@ -734,7 +750,7 @@ def prune(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,
     chosen = sorted(rng.choice(len(W_t), n, replace=False))
     events = []
     for idx in chosen:
-        (u, v), w = W_t[idx]
+        (u, v), w, _ = W_t[idx]
         events.append(EdgePruned(step=t, edge=(u, v), weight=w))
         G.remove_edge(u, v)
     return events
@@ -790,10 +806,8 @@ def is_pruning_step(t: int, s: int) -> bool:
 
     Parameters
     ----------
-    t : int
-        The training step.
-    s : int
-        The pruning period (``SPMConfig.s``).
+    t, s : int
+        The training step and the pruning period (``SPMConfig.s``).
 
     Returns
     -------
@@ -809,7 +823,7 @@ def is_pruning_step(t: int, s: int) -> bool:
 
 def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
              unstable=unstable_edges, candidates=pruning_candidates,
-             is_valid=is_valid_new_edge) -> list[Event]:
+             is_valid=is_valid_new_edge, on_candidates=None) -> list[Event]:
     """One SPM step at training step ``t``; edits ``G`` in place and returns the events.
 
     ::
@@ -837,6 +851,8 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
         (:func:`prune`) and random growth (:func:`random_growth`). An engine that keeps the
         windows elsewhere (:class:`smgrnn_ref.fast.FastEngine`) passes its own, with the same
         answers, and reuses this schedule, its draws and its checks.
+    on_candidates : callable, optional
+        Receives a pruning step's candidate set (:func:`prune`); not called when pruning is off.
 
     Returns
     -------
@@ -866,7 +882,7 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
     events: list[Event] = []
     if is_pruning_step(t, cfg.s):
         if cfg.enable_pruning:
-            events += prune(G, t, rng, cfg, candidates=candidates)
+            events += prune(G, t, rng, cfg, candidates=candidates, on_candidates=on_candidates)
             events += remove_orphans(G, t)
         return events
     if cfg.enable_edge_growth:
@@ -875,13 +891,6 @@ def spm_step(G: nx.DiGraph, t: int, cfg: SPMConfig, rng: np.random.Generator, *,
         events += random_growth(G, t, rng, cfg, is_valid=is_valid)
     return events
 
-
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _targets(G: nx.DiGraph) -> list[int]:
-    """Sorted non-input nodes: the possible heads of a new edge."""
-    return sorted(n for n, k in G.nodes(data="kind") if k != "input")
 
 
 __all__ = [

@@ -7,6 +7,7 @@ graph file), never copied from a previous run.
 
 import csv
 import json
+import math
 import os
 from collections import Counter
 
@@ -38,9 +39,10 @@ from smgrnn_ref.distill import (
 )
 from smgrnn_ref.engine import ENGINES
 from smgrnn_ref.events import event_from_dict
-from smgrnn_ref.experts import SUPPORTED_ENVS, load_expert
+from smgrnn_ref.experts import load_expert
 from smgrnn_ref.graph import hidden_nodes, n_params
 from smgrnn_ref.io import graph_to_dict, load_graph
+from smgrnn_ref.rundir import read_prune_candidates
 from smgrnn_ref.viz import read_snapshots, snapshot
 
 ENV = "CartPole-v1"
@@ -123,8 +125,8 @@ def test_config_layers_defaults_env_defaults_then_user_values():
         assert getattr(cfg.spm, key) == value
     assert cfg.spm.T == SPMConfig().T and cfg.batch_size == TrainConfig().batch_size  # the defaults
     assert cfg.steps == ENV_DEFAULTS[ENV]["steps"]
-    for key, value in ENV_DEFAULTS[ENV].get("adam", {}).items():
-        assert getattr(cfg.adam, key) == value
+    for key, value in ENV_DEFAULTS[ENV].get("optimizer", {}).items():
+        assert getattr(cfg.optimizer, key) == value
     user = config_for_env({"spm": {k: v + 1 for k, v in env_spm.items()}, "steps": 7})
     assert all(getattr(user.spm, k) == v + 1 for k, v in env_spm.items()) and user.steps == 7
 
@@ -168,7 +170,7 @@ def test_dataset_is_a_ring_buffer_and_samples_uniformly(tmp_path):
     for x in range(6):
         d.add([x], [10 * x])
     # slots 0, 1 were overwritten by 4, 5
-    assert sorted(d.obs[:, 0]) == [2, 3, 4, 5] and np.all(d.logits == 10 * d.obs)
+    assert sorted(d.obs[:, 0]) == [2, 3, 4, 5] and np.all(d.targets == 10 * d.obs)
     rng = np.random.default_rng(0)
     X = np.concatenate([d.sample(4, rng)[0] for _ in range(1000)])
     counts = np.bincount(X[:, 0].astype(int), minlength=6)[2:]
@@ -179,7 +181,7 @@ def test_dataset_is_a_ring_buffer_and_samples_uniformly(tmp_path):
     assert X.tolist() == [[1.0]] and Y.tolist() == [[2.0]]
     d.save(tmp_path / "d.npz")
     e = Dataset.load(tmp_path / "d.npz", 1, 1)
-    assert np.array_equal(e.obs, d.obs) and np.array_equal(e.logits, d.logits) and e.next == d.next
+    assert np.array_equal(e.obs, d.obs) and np.array_equal(e.targets, d.targets) and e.next == d.next
 
 
 # ------------------------------------------------------------------ a run and its artifacts
@@ -193,10 +195,19 @@ def full_run(tmp_path_factory):
     return cfg, out, summary
 
 
+@pytest.mark.slow
 def test_every_artifact_exists_and_is_well_formed(full_run):
     cfg, out, summary = full_run
-    # config.json: the run's config, exactly
-    assert train_config_from_dict(json.loads((out / "config.json").read_text())) == cfg
+    # config.json: the run's config, exactly, with the teacher it resolved to: the shipped
+    # expert (expert null) pinned by the sha256 of its .json, its logits, and the loss for them
+    import hashlib
+
+    from smgrnn_ref.experts import EXPERT_DIR
+
+    digest = hashlib.sha256((EXPERT_DIR / f"{ENV}.json").read_bytes()).hexdigest()
+    assert train_config_from_dict(json.loads((out / "config.json").read_text())) == cfg.replace(
+        expert_output="logits", expert_sha256=digest, loss="kl")
+    assert cfg.expert is None and cfg.loss is None
     # metrics.csv: the documented columns, a row per log_every and per evaluation
     header, rows = read_metrics(out / "metrics.csv")
     assert tuple(header) == METRICS_COLUMNS
@@ -238,8 +249,54 @@ def test_every_artifact_exists_and_is_well_formed(full_run):
     assert len(frames) == len(snaps)
     with Image.open(out / "topology.gif") as im:
         assert im.format == "GIF" and im.n_frames == len(snaps)
+    assert "smgrnn-data" in (out / "topology.html").read_text(encoding="utf-8")  # the viewer
 
 
+def _judged_unstable(window, lam):
+    """The instability criterion, computed here: |mu| < 0.5 sigma and sigma^2 > lambda |mu|."""
+    x = np.asarray(window)
+    mu = x.mean()
+    var = ((x - mu) ** 2).mean()
+    return abs(mu) < 0.5 * np.sqrt(var) and var > lam * abs(mu)
+
+
+@pytest.mark.slow
+def test_the_run_records_each_relays_window_and_each_pruning_steps_candidates(full_run):
+    cfg, out, _ = full_run
+    events = read_events(out / "events.jsonl")
+    relays = [e for e in events if e.kind == "relay_inserted"]
+    assert relays and all(len(e.window) == cfg.spm.T and _judged_unstable(e.window, cfg.spm.lambda_edge)
+                          for e in relays)
+    records = read_prune_candidates(out / "prune_candidates.jsonl")
+    assert [r.step for r in records] == list(range(cfg.spm.s, cfg.steps + 1, cfg.spm.s))  # empty ones too
+    for r in records:
+        drawn = {e.edge for e in events if e.kind == "edge_pruned" and e.step == r.step}
+        listed = [(u, v) for u, v, _, _ in r.candidates]
+        assert drawn <= set(listed) and len(drawn) == math.ceil(cfg.spm.eta_prune * len(listed))
+        assert all(abs(w) <= cfg.spm.tau_w and abs(mu) <= cfg.spm.tau_delta for _, _, w, mu in r.candidates)
+        weight = {e.edge: e.weight for e in events if e.kind == "edge_pruned" and e.step == r.step}
+        assert all(w == weight[(u, v)] for u, v, w, _ in r.candidates if (u, v) in weight)
+    assert sum(len(r.candidates) for r in records) > 0
+
+
+@pytest.mark.slow
+def test_both_engines_record_the_same_windows_and_candidate_sets(tmp_path):
+    runs = {}
+    for engine in ("reference", "fast"):
+        train(small_config(engine=engine), tmp_path / engine, progress=False, pictures=False)
+        runs[engine] = (read_events(tmp_path / engine / "events.jsonl"),
+                        read_prune_candidates(tmp_path / engine / "prune_candidates.jsonl"))
+    (ref_ev, ref_c), (fast_ev, fast_c) = runs["reference"], runs["fast"]
+    # the same edits and candidate edges; the numbers equal up to the engines' rounding
+    assert [(e.kind, e.step) for e in ref_ev] == [(e.kind, e.step) for e in fast_ev]
+    windows = [(a.window, b.window) for a, b in zip(ref_ev, fast_ev) if a.kind == "relay_inserted"]
+    assert windows and all(np.allclose(a, b, rtol=0, atol=1e-12) for a, b in windows)
+    assert [[c[:2] for c in r.candidates] for r in ref_c] == [[c[:2] for c in r.candidates] for r in fast_c]
+    assert all(np.allclose([c[2:] for c in a.candidates], [c[2:] for c in b.candidates], rtol=0, atol=1e-12)
+               for a, b in zip(ref_c, fast_c) if a.candidates)
+
+
+@pytest.mark.slow
 def test_dataset_labels_are_the_experts_outputs(full_run):
     cfg, out, _ = full_run
     with np.load(out / "checkpoint" / "dataset.npz", allow_pickle=False) as z:
@@ -262,6 +319,7 @@ def test_dataset_labels_are_the_experts_outputs(full_run):
 # ------------------------------------------------------------------ variants
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["static", "mlp", "growth-only"])
 def test_variants_only_make_their_events(tmp_path, variant):
     cfg = small_config(variant=variant, steps=40, eval_every=40, log_every=20)
@@ -296,6 +354,7 @@ def _artifacts(out):
     return {
         "graph": graph_to_dict(load_graph(out / "graph.json")),
         "events": (out / "events.jsonl").read_text(),
+        "candidates": (out / "prune_candidates.jsonl").read_text(),
         "topology": (out / "topology.jsonl").read_text(),
         "metrics": rows,
         "dataset": data,
@@ -307,6 +366,7 @@ class Boom(Exception):
     pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
 @pytest.mark.parametrize("error", [KeyboardInterrupt, Boom])
 def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
@@ -330,6 +390,7 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
     a, b = _artifacts(tmp_path / "straight"), _artifacts(tmp_path / "cut")
     assert a["graph"] == b["graph"]  # same weights, biases, Adam state and windows, exactly
     assert a["events"] == b["events"] and a["events"]
+    assert a["candidates"] == b["candidates"] and a["candidates"]  # every pruning step's W_t, once
     assert a["topology"] == b["topology"]
     assert a["metrics"] == b["metrics"]
     assert a["state"] == b["state"]
@@ -338,6 +399,38 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, engine, error):
         assert np.array_equal(a["dataset"][key], b["dataset"][key])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
+def test_a_continuous_action_run_resumes_exactly(tmp_path, engine):
+    # Pendulum-v1: the actions are float vectors, stored in state.json and replayed on resume
+    cfg = small_config(env_id="Pendulum-v1", engine=engine, steps=70)
+    train(cfg, tmp_path / "straight", progress=False, pictures=False)
+
+    def hook(t):
+        if t == 43:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "cut", progress=False, pictures=False, on_step=hook)
+    episode = json.loads((tmp_path / "cut" / "checkpoint" / "state.json").read_text())["episode"]
+    assert len(episode["actions"]) == 42  # the first episode (200 steps long) is under way
+    assert all(isinstance(a, list) and len(a) == 1 and -2.0 <= a[0] <= 2.0 for a in episode["actions"])
+    resume(tmp_path / "cut", progress=False, pictures=False)
+    a, b = _artifacts(tmp_path / "straight"), _artifacts(tmp_path / "cut")
+    assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["events"]
+    assert a["topology"] == b["topology"] and a["metrics"] == b["metrics"] and a["state"] == b["state"]
+    for key in a["dataset"]:
+        assert np.array_equal(a["dataset"][key], b["dataset"][key])
+    # the targets are the expert's deterministic torques for the visited states
+    obs, targets = a["dataset"]["obs"], a["dataset"]["logits"]
+    assert targets.shape == (70, 1)
+    expert = load_expert("Pendulum-v1")
+    for o, y in zip(obs, targets):  # one state at a time, as it was labelled
+        np.testing.assert_array_equal(expert.action(o[None, :])[0], y)
+    assert json.loads((tmp_path / "cut" / "config.json").read_text())["loss"] == "mse"
+
+
+@pytest.mark.slow
 def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     cfg = small_config(steps=30, checkpoint_every=10)
     train(cfg, tmp_path / "a", progress=False, pictures=False)
@@ -362,8 +455,10 @@ def test_resume_cuts_logs_written_after_the_checkpoint(tmp_path, monkeypatch):
     resume(cut, progress=False, pictures=False)
     a, b = _artifacts(tmp_path / "a"), _artifacts(cut)
     assert a["graph"] == b["graph"] and a["events"] == b["events"] and a["metrics"] == b["metrics"]
+    assert a["candidates"] == b["candidates"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", AVAILABLE_ENGINES)
 def test_max_params_stops_at_the_first_step_over_the_cap(tmp_path, engine):
     # The uncapped run, logged every step, says when the size first exceeds the cap; the
@@ -402,6 +497,7 @@ def run_cli(args, capsys):
     return code, capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_cli_config_file_and_flags(tmp_path, capsys):
     conf = tmp_path / "c.json"
     conf.write_text(json.dumps({**train_config_to_dict(small_config(steps=20)), "seed": 5}))
@@ -417,6 +513,9 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
     assert code == 2 and "already holds a run" in io.err and listing(out) == before
     code, io = run_cli(["--config", str(conf), "--steps", "11", "--out", str(out), "--force"], capsys)
     assert code == 0 and json.loads((out / "config.json").read_text())["steps"] == 11
+    # nothing of the replaced run is left: its pruning step 10 once, the pictures and the viewer new
+    assert [r.step for r in read_prune_candidates(out / "prune_candidates.jsonl")] == [5, 10]
+    assert (out / "topology.html").is_file() and (out / "topology.gif").is_file()
     # a cap below the step-0 network (CartPole: at least the 2 output biases) is refused, nothing touched
     before = listing(out)
     code, io = run_cli(["--config", str(conf), "--max-params", "1", "--out", str(out), "--force"], capsys)
@@ -429,9 +528,12 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--env", "Pong-v5"], "supported env ids: " + ", ".join(SUPPORTED_ENVS)),
-        (["--env", "NoSuchEnv-v0"], "supported env ids"),
-        (["--env", "Pendulum-v1"], "discrete actions only"),
+        (["--env", "Pong-v5"], "unknown env id 'Pong-v5'"),
+        (["--env", "NoSuchEnv-v0"], "unknown env id 'NoSuchEnv-v0'"),
+        (["--env", "Blackjack-v1"], "Blackjack-v1 has observation space Tuple("),
+        (["--env", "CarRacing-v3"], "CarRacing-v3 has observation space Box(0, 255, (96, 96, 3), uint8); supported: a flat Box"),
+        (["--env", "MountainCarContinuous-v0"], "TrainConfig.steps: no default for env 'MountainCarContinuous-v0'"),
+        (["--env", "MountainCarContinuous-v0", "--steps", "5"], "no expert is shipped for env 'MountainCarContinuous-v0'"),
         (["--steps", "0"], "TrainConfig.steps"),
         (["--seed", "-1"], "TrainConfig.seed"),
         (["--resume"], "--resume needs the run directory"),
@@ -470,6 +572,7 @@ def test_bad_config_file_and_directories(tmp_path, capsys):
         assert listing(tmp_path) == before, args
 
 
+@pytest.mark.slow
 def test_cli_interrupt_keeps_a_checkpoint_and_resume_continues(tmp_path, capsys, monkeypatch):
     import smgrnn_ref.distill as distill
 

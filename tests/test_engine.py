@@ -20,7 +20,7 @@ METHODS = {
     "invalidate": ["self"],
     "forward": ["self", "X"],
     "train_step": ["self", "X", "expert_logits"],
-    "spm_step": ["self", "t", "rng"],
+    "spm_step": ["self", "t", "rng", "on_candidates"],
 }
 
 

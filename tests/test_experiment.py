@@ -22,6 +22,7 @@ def _late_return_from_csv(path, steps):
     return sum(vals) / len(vals), rows[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["process", "ray"])
 def test_tiny_grid_runs_and_report_matches_metrics(tmp_path, backend):
     spec = GridSpec(envs=["CartPole-v1"], variants=["full", "static"], seeds=[0], steps=40,
@@ -101,6 +102,7 @@ def test_report_leaves_capped_and_unfinished_runs_out_of_the_means(tmp_path):
     assert "| - | CartPole-v1 | growth-only | 3 | unfinished | 50 of 100 | 900.0 |" in text
 
 
+@pytest.mark.slow
 def test_grid_max_params_flag_caps_runs_and_old_done_files_stay_done(tmp_path, capsys):
     from smgrnn_ref import cli
 
@@ -182,6 +184,7 @@ def test_sweep_tags_and_bad_grids(tmp_path):
     assert not any(p.name == DONE_FILE for p in tmp_path.rglob("*"))
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_workers_and_the_run_checkpoints(tmp_path):
     """Killing `smgrnn-ref experiment` must not leave a worker training on, orphaned: the worker
     stops too, after checkpointing its current step (so the next call resumes the run)."""
@@ -213,3 +216,53 @@ def test_sigterm_stops_the_workers_and_the_run_checkpoints(tmp_path):
     assert len(metrics.read_text().splitlines()) == rows, "a worker is still training after the grid was killed"
     state = json.loads((out / "CartPole-v1__static__s0" / "checkpoint" / "state.json").read_text())
     assert state["step"] >= 300  # the stop's checkpoint, not the step-0 one
+
+
+# ------------------------------------------------------------------ grids that cannot be run as written (issue 19)
+
+
+@pytest.mark.parametrize("key, field", [("seed", "seeds"), ("env_id", "envs"), ("variant", "variants"),
+                                        ("steps", "steps")])
+def test_a_sweep_over_a_grid_axis_is_refused(tmp_path, key, field):
+    # the grid sets these per run from its own fields: a sweep of them used to be silently overridden
+    values = {"seed": [5, 6], "env_id": ["Acrobot-v1"], "variant": ["mlp"], "steps": [7, 8]}[key]
+    with pytest.raises(ValueError, match=f"cannot vary '{key}': list its values in '{field}'"):
+        GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0], sweep={key: values})
+
+
+def test_base_may_not_set_what_the_grid_sets(tmp_path):
+    for base in ({"seed": 3}, {"env_id": "Acrobot-v1"}, {"variant": "mlp"}):
+        with pytest.raises(ValueError, match="GridSpec.base cannot set"):
+            GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0], base=base)
+    with pytest.raises(ValueError, match="GridSpec.base cannot set 'steps'"):
+        GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0], steps=10, base={"steps": 20})
+    # without a grid-level steps, base's steps is the one every run gets
+    runs = expand_grid(GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0], base={"steps": 20}), tmp_path)
+    assert [r.config.steps for r in runs] == [20]
+
+
+@pytest.mark.parametrize("field, value", [("base", [{"seed": 1}]), ("sweep", [["spm.T", [5]]]), ("base", "x"),
+                                          ("steps", "many"), ("steps", True)])
+def test_grid_fields_of_the_wrong_shape_are_one_line_errors(tmp_path, capsys, field, value):
+    from smgrnn_ref import cli
+
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"envs": ["CartPole-v1"], "variants": ["full"], "seeds": [0], field: value}))
+    code = cli.main(["experiment", "--grid", str(grid), "--out", str(tmp_path / "runs"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith(f"smgrnn-ref: error: GridSpec.{field} must be"), err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("spec", [
+    dict(seeds=[0, 0]),
+    dict(envs=["CartPole-v1", "CartPole-v1"]),
+    dict(variants=["full", "full"]),
+    dict(sweep={"spm.lambda_edge": [0.1, 0.1]}),
+    dict(sweep={"spm.lambda_edge": [0.1234567, 0.12345671]}),  # two values, one tag: one directory
+])
+def test_duplicate_runs_are_refused(tmp_path, spec):
+    full = {"envs": ["CartPole-v1"], "variants": ["full"], "seeds": [0], "steps": 10, **spec}
+    with pytest.raises(ValueError, match="holds the run .* twice"):
+        expand_grid(GridSpec(**full), tmp_path)
+    assert list(tmp_path.iterdir()) == []

@@ -68,9 +68,12 @@ def test_topology_evolution_draws_one_panel_per_step(tmp_path):
     mod = _script("topology_evolution")
     assert mod.pick([{"step": s} for s in (0, 10, 20)], [1, 19]) == [0, 2]
     out = tmp_path / "fig.png"
-    mod.main([str(tmp_path), "--steps", "0", "10", "20", "--out", str(out), "--dpi", "50"])
+    mod.main([str(tmp_path), "--steps", "0", "10", "20", "--out", str(out), "--dpi", "50", "--gif",
+              str(tmp_path / "a.gif")])
     w, h = Image.open(out).size
     assert w > 2.5 * h  # three panels in a row
+    with Image.open(tmp_path / "a.gif") as gif:
+        assert gif.n_frames == 2 and gif.size == (560, 448)  # snapshots 0 and 20: every other one
     with pytest.raises(ValueError, match="repeated snapshots"):
         mod.main([str(tmp_path), "--steps", "0", "1", "--out", str(out)])
     with pytest.raises(SystemExit, match="ascending"):

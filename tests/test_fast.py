@@ -104,7 +104,7 @@ def engines(G, loss="kl", spm=None, adam=None):
 
 
 @pytest.mark.parametrize("cyclic", [False, True])
-@pytest.mark.parametrize("loss", ["kl", "mse"])
+@pytest.mark.parametrize("loss", ["kl", "ce", "mse"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_forward_and_gradient_match_reference(cyclic, loss, seed):
     rng = np.random.default_rng(seed)
@@ -230,6 +230,47 @@ def test_spm_run_matches_reference(allow_cycles, steps, optimizer, kernel):
     assert_events_equal(ref_events, fast_events)
     assert same_bits(ref_losses, fast_losses)
     assert_graphs_equal(ref.graph, fast.graph)
+
+
+def _pendulum_batch(rng, B=32):
+    """Pendulum-v1 observations (cos, sin, angular velocity) over the whole state space."""
+    angle = rng.uniform(-np.pi, np.pi, B)
+    return np.column_stack([np.cos(angle), np.sin(angle), rng.uniform(-8.0, 8.0, B)])
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_continuous_run(cfg, steps):
+    """The reference engine's continuous run, computed once for both kernels (do not mutate)."""
+    return _continuous_run("reference", cfg, steps)
+
+
+def _continuous_run(name, cfg, steps):
+    """A continuous-action distillation in miniature: 3 inputs -> 1 output (the action mean),
+    MSE to the shipped Pendulum-v1 expert's deterministic torques, with the SPM."""
+    from smgrnn_ref.experts import load_expert
+
+    label = load_expert("Pendulum-v1").action
+    G = initial_graph(3, 1, rng=np.random.default_rng(0), T=cfg.T)
+    eng = make_engine(name, G, adam=AdamConfig(lr=0.002), spm=cfg, loss="mse")
+    data_rng, spm_rng = np.random.default_rng(1), np.random.default_rng(2)
+    events, losses = [], []
+    for t in range(1, steps + 1):
+        X = _pendulum_batch(data_rng)
+        losses.append(eng.train_step(X, label(X)))
+        events += eng.spm_step(t, spm_rng)
+    return eng, events, np.array(losses)
+
+
+def test_continuous_spm_run_matches_reference(kernel):
+    ref, ref_events, ref_losses = _reference_continuous_run(ACTIVE_SPM, 200)
+    fast, fast_events, fast_losses = _continuous_run("fast", ACTIVE_SPM, 200)
+    kinds = Counter(e.kind for e in ref_events)
+    assert {"relay_inserted", "edge_added", "edge_pruned", "node_removed"} <= set(kinds), kinds  # every rule fired
+    assert_events_equal(ref_events, fast_events)
+    assert np.abs(ref_losses - fast_losses).max() <= 1e-9
+    assert_graphs_equal(ref.graph, fast.graph)
+    X = _pendulum_batch(np.random.default_rng(3), 64)
+    assert np.abs(ref.forward(X) - fast.forward(X)).max() <= 1e-9
 
 
 @pytest.mark.parametrize("variant", ["growth-only", "full"])

@@ -145,3 +145,27 @@ def test_pruned_edges_report_their_trained_weight_without_a_sync():
             assert ev.weight == current[ev.edge] != stale[ev.edge]
             pruned.append(ev)
     assert len(pruned) >= 3
+
+
+def test_recorded_windows_and_candidate_sets_equal_the_reference_rules_without_a_sync():
+    # A lazy fast engine (its graph never synced) against the reference spm_step on a copy of
+    # the synced graph of an engine in lockstep: the same events, relay windows and W_t
+    # records, bit for bit. Low thresholds so that relays and pruning both happen.
+    cfg = SPMConfig(T=4, s=5, lambda_edge=0.0, tau_w=0.2, tau_delta=1e-2, eta_prune=0.5)
+    G = initial_graph(3, 2, density=1.0, rng=np.random.default_rng(0), T=cfg.T)
+    synced, lazy = (FastEngine(G.copy(), adam=AdamConfig(lr=0.05), spm=cfg) for _ in range(2))
+    data = np.random.default_rng(1)
+    relays = candidates = 0
+    for t in range(1, 41):
+        X, Y = data.normal(size=(8, 3)), data.normal(size=(8, 2))
+        synced.train_step(X, Y)
+        lazy.train_step(X, Y)
+        ref_G, ref_judged, judged = copy.deepcopy(synced.graph), [], []
+        ref_events = spm.spm_step(ref_G, t, cfg, np.random.default_rng(t), on_candidates=ref_judged.append)
+        events = lazy.spm_step(t, np.random.default_rng(t), on_candidates=judged.append)
+        assert events == ref_events and judged == ref_judged, t
+        synced.spm_step(t, np.random.default_rng(t))
+        relays += sum(e.kind == "relay_inserted" and e.window is not None for e in events)
+        candidates += sum(len(j.candidates) for j in judged)
+        assert len(judged) == (t % cfg.s == 0)
+    assert relays >= 3 and candidates >= 3  # the check compared windows and candidates

@@ -34,6 +34,16 @@ def _random_graph(rng, n_in=3, n_out=2, n_hidden=4, extra_edges=8, cyclic=False)
     return G
 
 
+def central_differences(f, theta, h=1e-6):
+    """``(f(theta + h e_i) - f(theta - h e_i)) / 2h`` for every coordinate ``i``."""
+    out = np.zeros(len(theta))
+    for i in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[i] = h
+        out[i] = (f(theta + e) - f(theta - e)) / (2 * h)
+    return out
+
+
 @pytest.mark.parametrize("cyclic", [False, True])
 @pytest.mark.parametrize("loss", ["kl", "mse"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -55,12 +65,9 @@ def test_loss_and_grad_agrees_with_manual_central_difference():
     X, target = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
     theta = get_params(G, list(plan.keys))
     _, grad = loss_and_grad(theta, plan, X, target, "kl")
-    h = 1e-6
+    fd = central_differences(lambda th: loss_params(th, plan, X, target, "kl"), theta)
     for i in range(len(theta)):
-        e = np.zeros_like(theta)
-        e[i] = h
-        fd = (loss_params(theta + e, plan, X, target, "kl") - loss_params(theta - e, plan, X, target, "kl")) / (2 * h)
-        assert grad[i] == pytest.approx(fd, rel=1e-5, abs=1e-8)
+        assert grad[i] == pytest.approx(fd[i], rel=1e-5, abs=1e-8)
 
 
 def test_kl_is_zero_at_the_target_and_mse_by_hand():
@@ -75,7 +82,7 @@ def test_kl_is_zero_at_the_target_and_mse_by_hand():
     assert float(mse(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))) == pytest.approx((1 + 4) / 2)
 
 
-@pytest.mark.parametrize("loss", ["kl", "mse"])
+@pytest.mark.parametrize("loss", ["kl", "ce", "mse"])
 def test_closed_form_loss_derivatives_match_central_differences(loss):
     # the losses are autograd primitives with their derivative written out; check_grads
     # compares it with central differences of the loss itself
@@ -96,3 +103,32 @@ def test_losses_do_not_depend_on_the_memory_layout_of_the_logits():
         v1, g1 = f(student, expert)
         v2, g2 = f(np.ascontiguousarray(student), expert)
         assert v1 == v2 and np.array_equal(g1, g2)
+
+
+@pytest.mark.parametrize("cyclic", [False, True])
+def test_continuous_action_mse_gradients_match_central_differences(cyclic):
+    """A continuous-action student: one linear output (the action mean), MSE to the shipped
+    Pendulum-v1 expert's torques; both engines' gradients against central differences."""
+    from smgrnn_ref.config import AdamConfig, SPMConfig
+    from smgrnn_ref.experts import load_expert
+    from smgrnn_ref.fast import FastEngine
+
+    rng = np.random.default_rng(11)
+    G = _random_graph(rng, n_in=3, n_out=1, cyclic=cyclic)
+    plan = compile_plan(G, sweeps=3)
+    angle = rng.uniform(-np.pi, np.pi, 8)
+    X = np.column_stack([np.cos(angle), np.sin(angle), rng.uniform(-8.0, 8.0, 8)])
+    target = load_expert("Pendulum-v1").action(X)
+    assert target.shape == (8, 1) and np.all(np.abs(target) <= 2.0)
+    theta = get_params(G, list(plan.keys))
+    ref_loss, ref_grad = loss_and_grad(theta, plan, X, target, "mse")
+    fast_loss, fast_grad = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(), loss="mse").loss_and_grad(X, target)
+    # the loss by hand: the mean over the batch of (mean output - action)^2
+    from smgrnn_ref.evaluate import forward_params
+
+    assert ref_loss == pytest.approx(np.mean((forward_params(theta, plan, X) - target) ** 2), rel=1e-12)
+    assert fast_loss == pytest.approx(ref_loss, rel=1e-12)
+    fd = central_differences(lambda th: loss_params(th, plan, X, target, "mse"), theta)
+    for i in range(len(theta)):
+        assert ref_grad[i] == pytest.approx(fd[i], rel=1e-5, abs=1e-7)
+        assert fast_grad[i] == pytest.approx(fd[i], rel=1e-5, abs=1e-7)

@@ -96,3 +96,47 @@ def test_no_pickle_in_the_package():
     for py in pathlib.Path(smgrnn_ref.__file__).parent.glob("*.py"):
         text = py.read_text()
         assert "import pickle" not in text and "allow_pickle=True" not in text, py
+
+
+# ------------------------------------------------------------------ hostile graph files (issue 19)
+
+
+def _first_param_node(d):
+    return next(n for n in d["nodes"] if n["kind"] != "input")
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d["edges"][0].update(weight=10**400), "not a finite number"),
+        (lambda d: _first_param_node(d).update(bias=-(10**400)), "not a finite number"),
+        (lambda d: d["edges"][0].update(updates=[0.1, 10**400]), "not a finite number"),
+        (lambda d: d["edges"][0].update(adam_m=float("nan")), "not a finite number"),
+        (lambda d: d["edges"][0].update(adam_v=-1e-3), "'adam_v' must be >= 0"),
+        (lambda d: _first_param_node(d).update(adam_v=float("inf")), "not a finite number"),
+        (lambda d: d["edges"][0].update(adam_t=-1), "'adam_t' must be in"),
+        (lambda d: d["edges"][0].update(adam_t=10**30), "'adam_t' must be in"),
+        (lambda d: d["nodes"][0].update(id=-1), "'id' must be in"),
+        (lambda d: d["graph"].update(next_id=10**30), "'next_id' must be in"),
+        (lambda d: d["graph"].update(T=10**12), "'T' must be in \\[2, 10000\\]"),
+        (lambda d: d["graph"].update(T=1), "'T' must be in"),
+        (lambda d: d["edges"][0].update(updates=[0.0] * 6), "more than T=5"),
+        (lambda d: d["nodes"][0].update(index=-2), "'index' must be in"),
+    ],
+)
+def test_hostile_numbers_raise_clear_errors(tmp_path, mutate, message):
+    data = graph_to_dict(_trained_graph())
+    mutate(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=message) as err:
+        load_graph(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_window_longer_than_the_engines_allow_is_refused_in_a_config():
+    from smgrnn_ref.config import MAX_T
+
+    assert SPMConfig(T=MAX_T).T == MAX_T
+    with pytest.raises(ValueError, match="SPMConfig.T must be in \\[2, 10000\\], got 1000000000000"):
+        SPMConfig(T=10**12)

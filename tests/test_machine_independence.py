@@ -32,7 +32,7 @@ X86 = platform.machine().lower() in ("x86_64", "amd64")
 
 #: A lively SPM so that every rule fires within a few hundred steps (short windows, a low
 #: instability threshold) and a last-bit difference has time to change the graph.
-LIVELY = {"spm": {"T": 20, "lambda_edge": 0.02, "tau_w": 0.05, "rho_rand": 0.05}, "adam": {"lr": 0.002},
+LIVELY = {"spm": {"T": 20, "lambda_edge": 0.02, "tau_w": 0.05, "rho_rand": 0.05}, "optimizer": {"lr": 0.002},
           "eval_every": 100, "eval_episodes": 2, "frame_every": 100, "checkpoint_every": 1000}
 
 SETTINGS = {"default": {}}

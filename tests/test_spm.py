@@ -23,8 +23,10 @@ from smgrnn_ref.events import (
     EdgeAdded,
     EdgePruned,
     NodeRemoved,
+    PruneCandidates,
     RelayInserted,
     event_from_dict,
+    prune_candidates_from_dict,
 )
 from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph
 from smgrnn_ref.spm import (
@@ -196,6 +198,8 @@ def test_edge_driven_growth_relays_exactly_the_unstable_edges_in_sorted_order():
 
     # sorted order: (0, 2) gets the first fresh id 4, (1, 3) gets 5
     assert [(e.edge, e.node) for e in events] == [((0, 2), 4), ((1, 3), 5)]
+    # each event records the window its edge was judged on, as filled above (before the clear)
+    assert [e.window for e in events] == [(1.0, -1.0, 1.0, -1.0), tuple(B_INSIDE)]
     assert set(G.edges) == {(0, 2), (0, 3), (1, 2), (1, 3), (0, 4), (4, 2), (1, 5), (5, 3)}
     # refractory: the two windows were cleared, so the next growth step does nothing
     assert edge_driven_growth(G, 6, np.random.default_rng(0), cfg) == []
@@ -375,8 +379,40 @@ def test_prune_without_candidates_draws_nothing():
     G = prune_graph(0)
     rng = np.random.default_rng(0)
     state = rng_state(rng)
-    assert prune(G, 30, rng, SPMConfig(T=2, tau_w=0.25, tau_delta=0.125)) == []
+    judged = []
+    assert prune(G, 30, rng, SPMConfig(T=2, tau_w=0.25, tau_delta=0.125), on_candidates=judged.append) == []
     assert rng_state(rng) == state
+    assert judged == [PruneCandidates(step=30, candidates=[])]  # judged, and empty: recorded
+
+
+def test_prune_records_the_candidate_set_it_drew_from():
+    # candidates u -> 5 (u = 0, 1, 2) with weight 1/16; windows [1/16, -1/16] (mean 0) for
+    # u = 0, 2 and [1/8, 0] (mean 1/16 <= tau_Delta = 1/8) for u = 1
+    G = prune_graph(3)
+    G.edges[1, 5]["updates"].clear()
+    fill(G, (1, 5), [0.125, 0.0])
+    for u in (0, 2):
+        G.edges[u, 5]["updates"].clear()
+        fill(G, (u, 5), [0.0625, -0.0625])
+    judged = []
+    events = prune(G, 30, np.random.default_rng(9), SPMConfig(T=2, tau_w=0.25, tau_delta=0.125),
+                   on_candidates=judged.append)
+    assert judged == [PruneCandidates(step=30, candidates=[(0, 5, 0.0625, 0.0), (1, 5, 0.0625, 0.0625),
+                                                           (2, 5, 0.0625, 0.0)])]
+    assert len(events) == 3  # ceil(0.8 * 3): the drawn edges are the pruning events
+
+
+def test_spm_step_reports_every_pruning_steps_candidates_and_nothing_else():
+    cfg = SPMConfig(T=2, s=3, tau_w=0.25, tau_delta=0.125, p_rand=0.0)
+    judged = []
+    G = prune_graph(2)
+    for t in range(1, 8):
+        spm_step(G, t, cfg, np.random.default_rng(t), on_candidates=judged.append)
+    assert [(j.step, len(j.candidates)) for j in judged] == [(3, 2), (6, 0)]  # pruning steps only
+    G = prune_graph(2)
+    for t in range(1, 8):  # growth-only: no pruning step judges anything
+        spm_step(G, t, cfg.replace(enable_pruning=False), np.random.default_rng(t), on_candidates=judged.append)
+    assert len(judged) == 2
 
 
 # ------------------------------------------------------------------ orphans ---------------
@@ -530,12 +566,12 @@ def test_spm_step_with_equivalent_decision_functions_gives_the_same_events():
 
     def unstable(G, cfg):
         calls["unstable"] += 1
-        return [k for k in sorted(G.edges, reverse=True)
+        return [(k, list(G.edges[k]["updates"])) for k in sorted(G.edges, reverse=True)
                 if spm.is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
 
     def candidates(G, cfg):
         calls["candidates"] += 1
-        return [(k, G.edges[k]["weight"]) for k in sorted(G.edges, reverse=True)
+        return [(k, G.edges[k]["weight"], list(G.edges[k]["updates"])) for k in sorted(G.edges, reverse=True)
                 if is_prune_candidate(G.edges[k]["weight"], G.edges[k]["updates"], cfg.tau_w, cfg.tau_delta, cfg.T)]
 
     def is_valid(G, u, v, allow_cycles):
@@ -557,13 +593,17 @@ def test_the_hooks_decide_and_the_pruned_weight_comes_from_the_candidates():
     # are really what decides, and a pruned edge reports the weight the hook gave
     G = schedule_graph()  # reference: (0, 2) unstable, (1, 2) the only candidate
     events = spm_step(G, 1, SCHEDULE_CFG.replace(p_rand=0.0), np.random.default_rng(0),
-                      unstable=lambda G, cfg: [(1, 2)])
+                      unstable=lambda G, cfg: [((1, 2), [0.5, -0.25])])
     assert [e.edge for e in events] == [(1, 2)] and events[0].kind == "relay_inserted"
+    assert events[0].window == (0.5, -0.25)  # the window the hook judged, in the event
     G = schedule_graph()
+    judged = []
     events = spm_step(G, 3, SCHEDULE_CFG, np.random.default_rng(0),
-                      candidates=lambda G, cfg: [((0, 2), 0.125)])
+                      candidates=lambda G, cfg: [((0, 2), 0.125, [0.25, 0.5, 0.0, -0.25])], on_candidates=judged.append)
     assert events == [EdgePruned(step=3, edge=(0, 2), weight=0.125)]
     assert G.has_edge(1, 2) and not G.has_edge(0, 2)
+    # W_t as the hook gave it: the weight, and mu = (0.25 + 0.5 + 0 - 0.25) / 4 = 0.125
+    assert judged == [PruneCandidates(step=3, candidates=[(0, 2, 0.125, 0.125)])]
 
 
 def test_disabled_rules_call_none_of_their_hooks():
@@ -600,6 +640,7 @@ def test_same_seed_same_event_sequence():
 
 ALL_EVENTS = [
     RelayInserted(step=3, edge=(0, 2), node=5, weights=(0.25, -0.125)),
+    RelayInserted(step=3, edge=(0, 2), node=5, weights=(0.25, -0.125), window=(0.1, -0.30000000000000004)),
     EdgeAdded(step=4, edge=(5, 2), weight=-0.0078125),
     EdgePruned(step=30, edge=(1, 2), weight=0.0),
     NodeRemoved(step=30, node=5, edges=((0, 5), (5, 2))),
@@ -607,8 +648,9 @@ ALL_EVENTS = [
 
 
 def test_event_kinds():
-    assert [e.kind for e in ALL_EVENTS] == ["relay_inserted", "edge_added", "edge_pruned", "node_removed"]
-    assert sorted(EVENT_TYPES) == sorted(e.kind for e in ALL_EVENTS)
+    assert [e.kind for e in ALL_EVENTS] == ["relay_inserted", "relay_inserted", "edge_added", "edge_pruned",
+                                            "node_removed"]
+    assert sorted(EVENT_TYPES) == sorted({e.kind for e in ALL_EVENTS})
 
 
 @pytest.mark.parametrize("event", ALL_EVENTS, ids=lambda e: e.kind)
@@ -619,7 +661,25 @@ def test_event_json_round_trip(event):
 
 
 def test_event_to_dict_is_hand_written_form():
-    assert ALL_EVENTS[3].to_dict() == {"kind": "node_removed", "step": 30, "node": 5, "edges": [[0, 5], [5, 2]]}
+    assert ALL_EVENTS[4].to_dict() == {"kind": "node_removed", "step": 30, "node": 5, "edges": [[0, 5], [5, 2]]}
+    # a relay's window is written only when it has one, every digit kept (repr round-trips)
+    assert "window" not in ALL_EVENTS[0].to_dict()
+    assert json.dumps(ALL_EVENTS[1].to_dict()) == ('{"kind": "relay_inserted", "step": 3, "edge": [0, 2], "node": 5, '
+                                                   '"weights": [0.25, -0.125], "window": [0.1, -0.30000000000000004]}')
+    assert ALL_EVENTS[0] != ALL_EVENTS[1]  # the window is part of the record
+
+
+def test_prune_candidates_record_round_trip_and_checks():
+    rec = PruneCandidates(step=np.int64(30), candidates=[(0, 4, np.float64(0.01), -0.0004), [3, 4, 0.02, 0.0]])
+    d = json.loads(json.dumps(rec.to_dict()))
+    assert d == {"step": 30, "candidates": [[0, 4, 0.01, -0.0004], [3, 4, 0.02, 0.0]]}
+    assert prune_candidates_from_dict(d) == rec
+    for bad in ({"step": 30}, {"step": 30, "candidates": [], "x": 1}, {"step": -1, "candidates": []},
+                {"step": 30, "candidates": [[3, 4, 0.02, 0.0], [0, 4, 0.01, 0.0]]},  # not sorted
+                {"step": 30, "candidates": [[0, 4, 0.01, 0.0], [0, 4, 0.01, 0.0]]},  # twice
+                {"step": 30, "candidates": [[0, 4, 0.01]]}, {"step": 30, "candidates": [[0, 4, 0.01, float("inf")]]}):
+        with pytest.raises(ValueError):
+            prune_candidates_from_dict(bad)
 
 
 def test_events_are_frozen_and_accept_numpy_scalars():
@@ -645,6 +705,10 @@ def test_events_are_frozen_and_accept_numpy_scalars():
         {"kind": "edge_pruned", "step": 1, "edge": [0, 1], "weight": "0.1"},  # string weight
         {"kind": "relay_inserted", "step": 1, "edge": [0, 1], "node": 1, "weights": [0.1, 0.2]},
         {"kind": "relay_inserted", "step": 1, "edge": [0, 1], "node": 2, "weights": [0.1]},
+        {"kind": "relay_inserted", "step": 1, "edge": [0, 1], "node": 2, "weights": [0.1, 0.2], "window": []},
+        {"kind": "relay_inserted", "step": 1, "edge": [0, 1], "node": 2, "weights": [0.1, 0.2], "window": [0.1, None]},
+        {"kind": "relay_inserted", "step": 1, "edge": [0, 1], "node": 2, "weights": [0.1, 0.2], "window": 0.1},
+        {"kind": "edge_added", "step": 1, "edge": [0, 1], "weight": 0.1, "window": [0.1]},  # only relays
         {"kind": "node_removed", "step": 1, "node": 4, "edges": [[0, 3]]},  # not incident
         {"kind": "node_removed", "step": 1, "node": 4, "edges": 4},
     ],

@@ -1,4 +1,5 @@
-"""Tests of smgrnn_ref.viz: snapshots, stable layout, frames, animation and training plots."""
+"""Tests of smgrnn_ref.viz (and the snapshot format of smgrnn_ref.rundir): snapshots, the run-wide
+layout, drawings, frames, animation and training plots."""
 
 import json
 
@@ -13,16 +14,19 @@ from PIL import Image
 from smgrnn_ref import viz
 from smgrnn_ref.graph import add_edge, add_hidden_node, initial_graph, layered_graph
 from smgrnn_ref.viz import (
-    StableLayout,
     animate,
     diff_snapshots,
     draw,
+    graph_layout,
     plot_runs,
     plot_training,
     read_snapshots,
     render_frames,
+    run_layout,
     snapshot,
     snapshot_to_graph,
+    snapshots_history,
+    snapshots_layout,
     write_snapshot,
 )
 
@@ -43,130 +47,56 @@ def _relay(G, i, j, w=0.01):
 
 def test_inputs_left_outputs_right_spread_by_index():
     G = _graph(4, 2)
-    pos = StableLayout().update(G)
+    pos = graph_layout(G).positions
     # ids 0..3 are inputs with index 0..3, ids 4, 5 outputs with index 0, 1
     assert [pos[n] for n in range(4)] == [(0.0, 0.875), (0.0, 0.625), (0.0, 0.375), (0.0, 0.125)]
     assert [pos[n] for n in (4, 5)] == [(1.0, 0.75), (1.0, 0.25)]
 
 
-def test_living_nodes_never_move_while_graph_changes():
-    G = _graph(3, 2)
-    lay = StableLayout()
-    lay.update(G)
-    r = _relay(G, 0, 3)
-    first = lay.update(G)
-    r_pos = first[r]
-    history = [first]
-
-    # edges added around r
-    add_edge(G, 1, r, 0.2)
-    add_edge(G, r, 4, 0.3)
-    history.append(lay.update(G))
-    # other nodes added (a relay on r's own edge, one elsewhere)
-    a = _relay(G, 0, r)
-    b = _relay(G, 2, 4)
-    history.append(lay.update(G))
-    # edges removed, including the original edge r was inserted on, and a node removed
-    G.remove_edge(0, 3)
-    G.remove_edge(1, r)
-    G.remove_node(b)
-    history.append(lay.update(G))
-    # a node added with no placed neighbour at all
-    c = add_hidden_node(G)
-    history.append(lay.update(G))
-
-    for pos in history:
-        assert pos[r] == r_pos  # exact equality: never recomputed
-    # stronger: every node keeps its exact position in every later frame it is alive in
-    for k, earlier in enumerate(history):
-        for later in history[k + 1 :]:
-            for n in set(earlier) & set(later):
-                assert later[n] == earlier[n], n
-    assert b not in history[-1] and a in history[-1] and c in history[-1]
-    assert 0.0 < history[-1][c][0] < 1.0 and 0.0 <= history[-1][c][1] <= 1.0
-
-
-def test_relay_is_strictly_between_its_endpoints_in_x():
+def test_relays_go_between_their_endpoints_and_never_coincide():
     G = _graph(2, 1)
-    lay = StableLayout()
-    lay.update(G)
-    r = _relay(G, 0, 2)
-    pos = lay.update(G)
-    assert pos[0][0] < pos[r][0] < pos[2][0]
-    # nested relays: each on the edge from the input to the previous relay, so the gaps
-    # shrink geometrically; strictness must survive small gaps
-    prev = r
-    for _ in range(12):
-        q = _relay(G, 0, prev)
-        pos = lay.update(G)
-        assert pos[0][0] < pos[q][0] < pos[prev][0]
-        prev = q
-    # a relay between a hidden node and an output
-    s = _relay(G, r, 2)
-    pos = lay.update(G)
-    assert pos[r][0] < pos[s][0] < pos[2][0]
+    relays = [_relay(G, 0, 2) for _ in range(6)]  # six relays on one edge
+    prev = relays[0]
+    nested = []
+    for _ in range(5):  # nested relays: each on the edge from the input to the previous one
+        prev = _relay(G, 0, prev)
+        nested.append(prev)
+    pos = graph_layout(G).positions
+    assert len({pos[r] for r in relays + nested}) == len(relays + nested)
+    assert all(pos[0][0] < pos[r][0] < pos[2][0] for r in relays + nested)
+    assert all(pos[a][0] < pos[b][0] for a, b in zip(nested[1:], nested))  # depth grows along the chain
 
 
-def test_several_relays_on_one_edge_do_not_coincide():
-    G = _graph(2, 1)
-    lay = StableLayout()
-    lay.update(G)
-    relays = [_relay(G, 0, 2) for _ in range(6)]
-    pos = lay.update(G)
-    pts = {pos[r] for r in relays}
-    assert len(pts) == len(relays)
-    for r in relays:
-        assert 0.0 < pos[r][0] < 1.0
-
-
-def test_relays_placed_one_per_frame_match_relays_placed_together():
-    # Placement depends only on the node's neighbourhood and id, not on frame history.
-    G1, G2 = _graph(2, 1), _graph(2, 1)
-    lay1, lay2 = StableLayout(), StableLayout()
-    lay1.update(G1)
-    lay2.update(G2)
-    for _ in range(3):
-        _relay(G1, 1, 2)
-        lay1.update(G1)
-        _relay(G2, 1, 2)
-    assert lay1.update(G1) == lay2.update(G2)
-
-
-def test_fresh_layout_of_a_relay_grown_graph_matches_frame_by_frame_layout():
-    # Relays on relay edges give hidden nodes newer neighbours; placement from older
-    # neighbours only makes the one-shot layout equal the incremental one.
-    G = _graph(3, 2)
-    lay = StableLayout()
-    lay.update(G)
-    rng = np.random.default_rng(3)
-    for _ in range(25):
-        edges = sorted(G.edges)
-        u, v = edges[rng.integers(len(edges))]
-        _relay(G, u, v)
-        lay.update(G)
-    assert StableLayout().update(G) == lay.positions
-
-
-def test_dead_nodes_are_forgotten_but_retired_positions_kept():
-    G = _graph(2, 1)
-    lay = StableLayout()
-    r = _relay(G, 0, 2)
-    p = lay.update(G)[r]
-    G.remove_node(r)
-    pos = lay.update(G)
-    assert r not in pos and r not in lay.positions
-    assert lay.retired[r] == p and lay.position(r) == p
-
-
-def test_fresh_layout_of_a_layered_graph_uses_depth():
+def test_a_layered_graph_is_drawn_in_its_layers():
     G = layered_graph(2, [3, 3], 1, rng=np.random.default_rng(0))
-    pos = StableLayout().update(G)
+    pos = graph_layout(G).positions
     # ids: inputs 0, 1; outputs 2; layer 1 = 3, 4, 5; layer 2 = 6, 7, 8 (depths 1 and 2 of 3)
     for n in (3, 4, 5):
         assert pos[n][0] == pytest.approx(1 / 3)
     for n in (6, 7, 8):
         assert pos[n][0] == pytest.approx(2 / 3)
     assert len({pos[n] for n in range(3, 9)}) == 6
+
+
+def test_snapshot_lifetimes_and_the_exact_ones_of_the_events():
+    snaps = _synthetic_snapshots()
+    h = snapshots_history(snaps)
+    life = {n.id: (n.birth, n.death) for n in h.nodes}
+    assert life == {0: (0, None), 1: (0, None), 2: (0, None), 3: (0, None), 4: (0, None), 5: (1, 30),
+                    6: (2, None)}
+    assert {(e.u, e.v): (e.birth, e.death) for e in h.edges}[(1, 4)] == (0, 30)
+    # every node the snapshots show has one place, whatever frame it is drawn in
+    lay = snapshots_layout(snaps)
+    assert set(lay.positions) == set(life)
+
+
+def test_a_run_directory_has_one_layout_for_its_frames_and_its_viewer(made_run):
+    from smgrnn_ref.viewer import build_viewer_data
+
+    d = build_viewer_data(made_run)
+    lay = run_layout(made_run)
+    assert {n: (round(x, 5), round(y, 5)) for n, (x, y) in lay.positions.items()} == \
+        dict(zip(d["nodes"]["id"], zip(d["nodes"]["x"], d["nodes"]["y"])))
 
 
 # ------------------------------------------------------------------ snapshots
@@ -271,14 +201,23 @@ def test_draw_returns_axes_with_legend_and_ghosts():
     import matplotlib.pyplot as plt
 
     snaps = _synthetic_snapshots()
-    lay = StableLayout()
-    draw(snapshot_to_graph(snaps[2]), layout=lay)
+    lay = snapshots_layout(snaps)
     d = diff_snapshots(snaps[2], snaps[3])
     ax = draw(snapshot_to_graph(snaps[3]), layout=lay, removed_nodes=d["removed_nodes"],
               removed_edges=d["removed_edges"], title="t")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["input", "hidden", "output", "weight > 0", "weight < 0", "added", "pruned"]
     assert ax.get_title() == "t"
+    # the ghost of the pruned relay 5 is labelled with its id, at its place
+    ghosts = [t for t in ax.texts if t.get_text() == "5"]
+    assert len(ghosts) == 1 and tuple(ghosts[0].xy) == lay.positions[5]
+    # nodes are labelled by id; inputs and outputs by their index beside
+    texts = {t.get_text() for t in ax.texts}
+    assert {"0", "1", "2", "3", "4", "6", "in 0", "in 2", "out 1"} <= texts
+    # marks: the candidates and a relay's parent get the viewer's halos and legend entries
+    ax3 = draw(snapshot_to_graph(snaps[2]), layout=lay, candidate_edges=[(1, 4)], parent_edges=[(0, 3)])
+    labels = [t.get_text() for t in ax3.get_legend().get_texts()]
+    assert labels[-2:] == ["relay's parent edge", "pruning candidate"]
     # straight-line mode for large graphs draws the same edges as one collection
     ax2 = draw(snapshot_to_graph(snaps[2]), layout=lay, arrows=False)
     assert sum(len(c.get_segments()) for c in ax2.collections if hasattr(c, "get_segments")) == len(
@@ -317,7 +256,7 @@ def test_render_frames_and_gif(tmp_path):
 
 
 def test_animate_mp4_without_ffmpeg_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "_ffmpeg_exe", lambda: None)
+    monkeypatch.setattr(viz.animation, "_ffmpeg_exe", lambda: None)  # where animate looks it up
     with pytest.raises(RuntimeError, match="ffmpeg"):
         animate(_synthetic_snapshots(), tmp_path / "a.mp4")
     with pytest.raises(ValueError, match=".gif or .mp4"):

@@ -29,7 +29,7 @@ from ..losses import get_loss
 from ..optim import resolve_optimizer
 from . import edits
 from .compiler import compile_layout
-from .decisions import prune_candidate_columns, unstable_columns
+from .decisions import prune_candidate_columns, unstable_columns, window
 from .kernel import make_kernel
 from .loss import loss_and_logit_grad
 from .state import NumericState
@@ -49,7 +49,7 @@ class FastEngine:
         The optimizer and its hyper-parameters (default ``OptimizerConfig()``: Adam).
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
-    loss : {"kl", "mse"}
+    loss : {"kl", "ce", "mse"}
         Distillation loss against the expert's logits.
     kernel : {"auto", "numba", "numpy"}
         How the forward and backward passes run: ``"numba"`` a compiled loop over the nodes
@@ -273,9 +273,19 @@ class FastEngine:
         list of (int, int)
             In sorted ``(u, v)`` order, the order edge-driven growth visits them.
         """
-        cfg = cfg or self.spm
+        return [e for e, _ in self._judged_unstable(cfg or self.spm)]
+
+    def _judged_unstable(self, cfg: SPMConfig) -> list:
+        """``U_t`` as :func:`smgrnn_ref.spm.unstable_edges` gives it: ``(edge, window)``, the
+        window read from the ring buffer, oldest first (the graph's may be stale)."""
         st = self.state
-        return self._by_key(unstable_columns(st.updates, st.update_count, st.update_row, cfg.lambda_edge))
+        ks = unstable_columns(st.updates, st.update_count, st.update_row, cfg.lambda_edge)
+        return sorted((self.layout.edges[k], self._window(k)) for k in ks.tolist())
+
+    def _window(self, k: int) -> list:
+        """Column ``k``'s update window, oldest first: the edge's ``updates`` deque."""
+        st = self.state
+        return window(st.updates, st.update_count, st.update_row, k)
 
     def prune_candidates(self, cfg: SPMConfig | None = None) -> list[tuple[int, int]]:
         """The pruning candidate set ``W_t`` now (full windows only).
@@ -293,24 +303,25 @@ class FastEngine:
         list of (int, int)
             In sorted ``(u, v)`` order, the order :func:`smgrnn_ref.spm.prune` lists them.
         """
-        return [e for e, _ in self._weighted_candidates(cfg or self.spm)]
+        return [e for e, _, _ in self._weighted_candidates(cfg or self.spm)]
 
     def _weighted_candidates(self, cfg: SPMConfig) -> list:
-        """``W_t`` as :func:`smgrnn_ref.spm.pruning_candidates` gives it: ``(edge, w)`` with
-        the trained weight from the arrays (the graph's may be stale)."""
+        """``W_t`` as :func:`smgrnn_ref.spm.pruning_candidates` gives it: ``(edge, w, window)``
+        with the trained weight and the window from the arrays (the graph's may be stale)."""
         st, nb = self.state, self.layout.n_biases
         w = st.theta[nb:]
         ks = prune_candidate_columns(st.updates, st.update_count, st.update_row, w, cfg.tau_w, cfg.tau_delta)
         edges = self.layout.edges
-        return sorted((edges[k], float(w[k])) for k in ks.tolist())
+        return sorted((edges[k], float(w[k]), self._window(k)) for k in ks.tolist())
 
-    def spm_step(self, t: int, rng: np.random.Generator) -> list:
+    def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list:
         """One Structural Plasticity Module step (pruning when ``t mod s == 0``).
 
         :func:`smgrnn_ref.spm.spm_step` itself (its schedule, ablation switches, random draws,
         checks and events), called with the engine's decisions, vectorised over the ring
-        buffers (:meth:`unstable_edges`, :meth:`prune_candidates`, whose events carry the
-        arrays' weights), and its validity test (:class:`~smgrnn_ref.fast.validity.RankedValidity`
+        buffers (:meth:`unstable_edges`, :meth:`prune_candidates`; the windows, weights and
+        window means recorded come from the arrays, so they equal the reference engine's
+        without a sync), and its validity test (:class:`~smgrnn_ref.fast.validity.RankedValidity`
         on the node positions when no block is cyclic); the arrays then absorb the events.
 
         Parameters
@@ -318,6 +329,8 @@ class FastEngine:
         t : int
             The training step (``>= 0``).
         rng : numpy.random.Generator
+        on_candidates : callable, optional
+            Receives a pruning step's candidate set (:func:`smgrnn_ref.spm.spm_step`).
 
         Returns
         -------
@@ -331,9 +344,9 @@ class FastEngine:
         lay = self.layout
         events = reference_spm.spm_step(
             self._G, t, self.spm, rng,
-            unstable=lambda G, cfg: self.unstable_edges(cfg),
+            unstable=lambda G, cfg: self._judged_unstable(cfg),
             candidates=lambda G, cfg: self._weighted_candidates(cfg),
-            is_valid=RankedValidity(None if lay.any_cyclic else lay.position))
+            is_valid=RankedValidity(None if lay.any_cyclic else lay.position), on_candidates=on_candidates)
         self._absorb(events)
         return events
 

@@ -5,7 +5,7 @@ calls :data:`smgrnn_ref.losses.VALUE_AND_GRAD`, the very functions whose closed-
 the reference engine's ``autograd`` primitives use (they use only element-wise operations, sums
 over the actions in index order and a batch sum of a contiguous vector, so the transposed
 layout changes no bit). With numba the same operations run compiled, one sample at a time
-(:func:`kl_pass`, :func:`mse_pass`; ``numerics.exp_scalar`` / ``log_scalar`` are the twins of
+(:func:`kl_pass`, :func:`ce_pass`, :func:`mse_pass`; ``numerics.exp_scalar`` / ``log_scalar`` are the twins of
 ``numerics.exp`` / ``log``, the batch sum numpy's pairwise order), because the numpy version's
 few hundred small array operations cost more than a whole training step of a small graph; the
 two are compared bit for bit in ``tests/test_fast_exact.py``.
@@ -66,6 +66,28 @@ def kl_pass(O, T, G, per):
     return _batch_sum(per) / B
 
 
+def ce_pass(O, Y, G, per):
+    """Cross-entropy of student logits ``O`` (``n x B``) to class probabilities ``Y``
+    (``B x n``), as :func:`kl_pass` (the operations of
+    :func:`smgrnn_ref.losses.ce_value_and_grad` in its order)."""
+    n, B = O.shape
+    log_ps, ps = np.empty(n), np.empty(n)
+    for b in range(B):
+        _softmax_row_compiled(O, b, log_ps, ps, True)
+        # -sum_a y(a) log p_S(a) and sum_c y(c), each in index order
+        acc = 0.0
+        sy = 0.0
+        for a in range(n):
+            term = Y[b, a] * log_ps[a]
+            acc = term if a == 0 else acc + term
+            sy = Y[b, a] if a == 0 else sy + Y[b, a]
+        # dL/dz_S = (p_S sum_c y(c) - y) / B
+        for a in range(n):
+            G[a, b] = (ps[a] * sy - Y[b, a]) / B
+        per[b] = -acc
+    return _batch_sum(per) / B
+
+
 def mse_pass(O, T, G, per):
     """MSE of student logits ``O`` (``n x B``) against expert logits ``T`` (``B x n``), as
     :func:`kl_pass`."""
@@ -91,7 +113,7 @@ _batch_sum = _softmax_row_compiled = None
 
 
 def compiled_losses():
-    """``{"kl": kl_pass, "mse": mse_pass}`` compiled, or ``None`` without numba."""
+    """``{"kl": kl_pass, "ce": ce_pass, "mse": mse_pass}`` compiled, or ``None`` without numba."""
     global _COMPILED, _exp_compiled, _log_compiled, _batch_sum, _softmax_row_compiled
     if _COMPILED is None:
         if kernel_numba.compiled_kernels() is None:
@@ -105,7 +127,8 @@ def compiled_losses():
             _log_compiled = jit(numba, numerics.log_scalar, inline="always", **opts)
             _batch_sum = jit(numba, _batch_sum_py, **opts)
             _softmax_row_compiled = jit(numba, _softmax_row, **opts)
-            _COMPILED = {"kl": jit(numba, kl_pass, **opts), "mse": jit(numba, mse_pass, **opts)}
+            _COMPILED = {"kl": jit(numba, kl_pass, **opts), "ce": jit(numba, ce_pass, **opts),
+                         "mse": jit(numba, mse_pass, **opts)}
     return _COMPILED or None
 
 
@@ -114,11 +137,12 @@ def loss_and_logit_grad(loss: str, O: np.ndarray, target: np.ndarray, compiled: 
 
     Parameters
     ----------
-    loss : {"kl", "mse"}
+    loss : {"kl", "ce", "mse"}
     O : numpy.ndarray, shape (n_out, batch)
         The student's logits.
     target : numpy.ndarray, shape (batch, n_out)
-        The expert's logits.
+        The expert's logits (``"kl"``, ``"mse"``) or class probabilities (``"ce"``; one-hot rows
+        for hard labels).
     compiled : bool, optional
         Use the compiled passes (default: when numba can be imported) or numpy's
         :data:`smgrnn_ref.losses.VALUE_AND_GRAD`; the same bits either way.
@@ -145,4 +169,4 @@ def loss_and_logit_grad(loss: str, O: np.ndarray, target: np.ndarray, compiled: 
     return float(value), G
 
 
-__all__ = ["kl_pass", "mse_pass", "compiled_losses", "loss_and_logit_grad"]
+__all__ = ["kl_pass", "ce_pass", "mse_pass", "compiled_losses", "loss_and_logit_grad"]
