@@ -5,11 +5,11 @@ Structural Plasticity", arXiv 2512.12713) is a neural controller whose topology 
 shrinks while it learns, driven by a local Structural Plasticity Module (SPM).
 
 The model is a ``networkx.DiGraph`` (:mod:`smgrnn_ref.graph`), evaluated in topological /
-iterative order (:mod:`smgrnn_ref.evaluate`), trained with autograd gradients and edge-local
-Adam (:mod:`smgrnn_ref.losses`, :mod:`smgrnn_ref.optim`, :mod:`smgrnn_ref.engine`).
+iterative order (:mod:`smgrnn_ref.evaluate`), trained with autograd gradients and an edge-local
+optimizer (Adam, or SGD) (:mod:`smgrnn_ref.losses`, :mod:`smgrnn_ref.optim`, :mod:`smgrnn_ref.engine`).
 """
 
-from .config import AdamConfig, GraphConfig, SPMConfig
+from .config import AdamConfig, GraphConfig, OptimizerConfig, SPMConfig
 from .engine import ReferenceEngine
 from .evaluate import compile_plan, forward, forward_params, node_values
 from .graph import (
@@ -44,6 +44,7 @@ def __getattr__(name):
 
 __all__ = [
     "AdamConfig",
+    "OptimizerConfig",
     "GraphConfig",
     "SPMConfig",
     "ReferenceEngine",

@@ -31,6 +31,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from . import numerics
+
 __all__ = ["OUTPUT_TRANSFORMS", "ActionSpace", "apply_transform", "greedy_actions", "validate_head"]
 
 OUTPUT_TRANSFORMS: dict[str, str] = {
@@ -164,7 +166,8 @@ def apply_transform(y, space: ActionSpace, transform: str, pre_clip: float | Non
         return np.clip(y, low, high)
     if pre_clip is not None:
         y = np.clip(y, -pre_clip, pre_clip)
-    return low + 0.5 * (np.tanh(y) + 1.0) * (high - low)
+    # numerics.tanh: the same bits on every machine (numpy's tanh depends on the CPU)
+    return low + 0.5 * (numerics.tanh(y) + 1.0) * (high - low)
 
 
 def greedy_actions(y, space: ActionSpace) -> np.ndarray:

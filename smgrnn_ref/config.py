@@ -77,7 +77,7 @@ class SPMConfig:
     """Instability threshold of edge-driven growth: edge ``k`` is unstable when
     ``|mu_k| < 0.5 sigma_k`` and ``sigma_k^2 > lambda_edge |mu_k|``. **Our choice**, calibrated:
     docs/results.md (the paper does not give it; its useful scale is tied to the size of the
-    Adam updates, i.e. to ``AdamConfig.lr``)."""
+    Adam updates, i.e. to ``OptimizerConfig.lr``)."""
 
     tau_w: float = 0.03
     """Pruning magnitude threshold: candidate when ``|w_k| <= tau_w``. **Our choice**,
@@ -162,38 +162,85 @@ class SPMConfig:
         return dataclasses.replace(self, **changes)
 
 
+#: Optimizer names accepted by :class:`OptimizerConfig`.
+OPTIMIZERS = ("adam", "sgd")
+
+
 @dataclass(frozen=True)
-class AdamConfig:
-    """Adam (Kingma & Ba, 2015) hyper-parameters. The paper trains weights with Adam; the
-    values below are **our choices** except the textbook betas and epsilon.
+class OptimizerConfig:
+    """The optimizer of the weights and biases, and its hyper-parameters.
+
+    The paper trains the weights with Adam (``name="adam"``, the default); plain stochastic
+    gradient descent with optional momentum (``name="sgd"``) is **our addition**, to study what
+    drives growth under an optimizer whose update sizes follow the gradient. Each optimizer
+    reads only its own fields (Adam: ``lr``, ``beta1``, ``beta2``, ``eps``; SGD: ``lr``,
+    ``momentum``); the others are kept, validated and ignored. The update rules are in
+    :mod:`smgrnn_ref.optim`; the per-parameter state lives on the graph's nodes and edges
+    (``adam_m``, ``adam_v``, ``adam_t``, whatever the optimizer; see :mod:`smgrnn_ref.optim`
+    for what they hold under each).
+
+    ``AdamConfig`` is the former name of this class, kept so that ``AdamConfig(lr=...)`` still
+    works (and means Adam).
 
     Raises
     ------
     ValueError
         Naming the field, for a value of the wrong type or out of range (``beta1``, ``beta2``
-        must be below 1).
+        and ``momentum`` must be below 1), or an unknown ``name``.
+
+    Examples
+    --------
+    >>> OptimizerConfig().name, OptimizerConfig(name="sgd", lr=0.05, momentum=0.9).momentum
+    ('adam', 0.9)
+    >>> AdamConfig(lr=0.01) == OptimizerConfig(name="adam", lr=0.01)
+    True
+    >>> OptimizerConfig(name="rmsprop")
+    Traceback (most recent call last):
+    ...
+    ValueError: OptimizerConfig.name must be one of ['adam', 'sgd'], got 'rmsprop'
     """
 
+    name: str = "adam"
+    """``"adam"`` (Kingma & Ba, 2015; **the paper's optimizer**) or ``"sgd"`` (plain SGD with
+    optional momentum; **our addition**)."""
+
     lr: float = 0.003
-    """Step size alpha. **Our choice**, calibrated: docs/results.md."""
+    """Step size (Adam's alpha, SGD's learning rate). **Our choice**, calibrated for Adam:
+    docs/results.md. Its useful scale depends on the optimizer: an Adam step is about ``lr``
+    whatever the gradient, an SGD step is ``lr`` times the gradient."""
 
     beta1: float = 0.9
-    """Decay of the first moment. Textbook Adam value."""
+    """Adam: decay of the first moment. Textbook Adam value."""
 
     beta2: float = 0.999
-    """Decay of the second moment. Textbook Adam value."""
+    """Adam: decay of the second moment. Textbook Adam value."""
 
     eps: float = 1e-8
-    """Added to the square root of the second moment. Textbook Adam value."""
+    """Adam: added to the square root of the second moment. Textbook Adam value."""
+
+    momentum: float = 0.0
+    """SGD: momentum ``mu`` in PyTorch's convention (``buf <- mu buf + g``,
+    ``Delta = -lr buf``; no dampening, no Nesterov). 0 (PyTorch's default) is plain SGD.
+    **Our choice** of convention; must be in ``[0, 1)``."""
 
     def __post_init__(self):
         name = type(self).__name__
+        if self.name not in OPTIMIZERS:
+            raise ValueError(f"{name}.name must be one of {list(OPTIMIZERS)}, got {self.name!r}")
         _check_range(name, "lr", self.lr, 0.0, None)
         _check_range(name, "beta1", self.beta1, 0.0, 1.0)
         _check_range(name, "beta2", self.beta2, 0.0, 1.0)
         _check_range(name, "eps", self.eps, 0.0, None)
+        _check_range(name, "momentum", self.momentum, 0.0, 1.0)
         if self.beta1 == 1.0 or self.beta2 == 1.0:
             raise ValueError(f"{name}.beta1 and beta2 must be < 1")
+        if self.momentum == 1.0:
+            raise ValueError(f"{name}.momentum must be < 1")
+
+
+#: The former name of :class:`OptimizerConfig` (``AdamConfig(lr=...)`` is Adam: ``name``
+#: defaults to ``"adam"``).
+AdamConfig = OptimizerConfig
 
 
 @dataclass(frozen=True)
@@ -237,8 +284,8 @@ def config_to_dict(cfg) -> dict:
 
     Examples
     --------
-    >>> config_to_dict(AdamConfig())
-    {'lr': 0.003, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08}
+    >>> config_to_dict(OptimizerConfig())
+    {'name': 'adam', 'lr': 0.003, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08, 'momentum': 0.0}
     """
     return dataclasses.asdict(cfg)
 
@@ -290,11 +337,12 @@ def config_from_dict(cls, data: dict):
 
     Examples
     --------
-    >>> config_from_dict(AdamConfig, {"lr": 0.01}).lr
+    >>> config_from_dict(OptimizerConfig, {"lr": 0.01}).lr
     0.01
     """
     check_fields(cls, data)
     return cls(**data)
 
 
-__all__ = ["MAX_T", "SPMConfig", "AdamConfig", "GraphConfig", "config_to_dict", "config_from_dict", "check_fields"]
+__all__ = ["MAX_T", "SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict",
+           "config_from_dict", "check_fields"]

@@ -3,7 +3,8 @@
 This is the code to read. Each training step (Jia & Zhou, arXiv 2512.12713, "Method"):
 
 1. forward the minibatch through the graph and compute the distillation loss ``L_t(theta)``;
-2. backpropagate (``autograd``) and apply one Adam step; every edge records its applied change
+2. backpropagate (``autograd``) and apply one optimizer step (Adam, the paper's, or SGD:
+   :mod:`smgrnn_ref.optim`); every edge records its applied change
    ``Delta w_{k,t}`` in ``updates`` and every hidden / output node records the **batch mean**
    of its activation (from the same forward pass, before the update) in ``activations``;
 3. the Structural Plasticity Module edits the structure (:func:`smgrnn_ref.spm.spm_step`).
@@ -15,9 +16,9 @@ Examples
 --------
 >>> import numpy as np
 >>> from smgrnn_ref.graph import initial_graph
->>> from smgrnn_ref.config import AdamConfig, SPMConfig
+>>> from smgrnn_ref.config import OptimizerConfig, SPMConfig
 >>> rng = np.random.default_rng(0)
->>> eng = ReferenceEngine(initial_graph(3, 2, rng=rng), adam=AdamConfig(lr=0.05), spm=SPMConfig())
+>>> eng = ReferenceEngine(initial_graph(3, 2, rng=rng), optimizer=OptimizerConfig(lr=0.05), spm=SPMConfig())
 >>> X = rng.normal(size=(16, 3)); target = X @ np.array([[1.0, -1.0], [0.5, 0.0], [0.0, 2.0]])
 >>> first = eng.train_step(X, target)
 >>> last = [eng.train_step(X, target) for _ in range(100)][-1]
@@ -32,12 +33,12 @@ from typing import Protocol, runtime_checkable
 import networkx as nx
 import numpy as np
 
-from .config import AdamConfig, SPMConfig
+from .config import OptimizerConfig, SPMConfig
 from .evaluate import check_inputs, compile_plan, forward_params, node_values_params
 from .events import Event
 from .graph import check_window, validate_graph
 from .losses import get_loss, loss_and_grad
-from .optim import adam_step
+from .optim import optimizer_step, resolve_optimizer
 from .params import get_params
 from .spm import spm_step
 
@@ -49,8 +50,8 @@ class Engine(Protocol):
     :class:`ReferenceEngine` and :class:`smgrnn_ref.fast.FastEngine` satisfy it (checked by
     ``tests/test_engine.py``, signatures included); :func:`make_engine` builds either, and the
     distillation loop uses nothing else. For the same graph, configuration and random
-    generators, both give the same losses, outputs, events and graphs (up to floating-point
-    rounding: ``tests/test_fast.py``).
+    generators, both give the same losses, outputs, events and graphs, bit for bit
+    (``tests/test_fast.py``).
 
     Attributes
     ----------
@@ -67,7 +68,7 @@ class Engine(Protocol):
     --------
     >>> from smgrnn_ref.graph import initial_graph
     >>> eng = make_engine("reference", initial_graph(2, 1, rng=np.random.default_rng(0)),
-    ...                   adam=AdamConfig(), spm=SPMConfig())
+    ...                   optimizer=OptimizerConfig(), spm=SPMConfig())
     >>> isinstance(eng, Engine)
     True
     """
@@ -88,7 +89,7 @@ class Engine(Protocol):
         ``ValueError`` for a bad batch."""
 
     def train_step(self, X, expert_logits) -> float:
-        """One Adam step on the distillation loss of the minibatch; the windows record the
+        """One optimizer step on the distillation loss of the minibatch; the windows record the
         batch-mean activations and the applied weight changes. Returns the loss before the
         step; ``ValueError`` for bad input or a non-finite gradient."""
 
@@ -105,22 +106,42 @@ class ReferenceEngine:
     ----------
     G : networkx.DiGraph
         The model (conventions of :mod:`smgrnn_ref.graph`); edited in place.
-    adam : AdamConfig
-        Optimizer hyper-parameters.
+    optimizer : OptimizerConfig, optional
+        The optimizer and its hyper-parameters (default ``OptimizerConfig()``: Adam).
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
     loss : {"kl", "mse", "ce"}
         Distillation loss against the expert's logits, or ``"ce"`` against class probabilities.
+    adam : OptimizerConfig, optional
+        The former name of ``optimizer``, still accepted (give one of the two).
+
+    Raises
+    ------
+    ValueError
+        For an invalid graph, an unknown loss, a graph window ``T`` other than ``spm.T``, or
+        ``optimizer`` and ``adam`` both given and different.
+
+    Attributes
+    ----------
+    optimizer : OptimizerConfig
+        Also readable as ``adam`` (the former name).
     """
 
     name = "reference"
 
-    def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl"):
+    def __init__(self, G: nx.DiGraph, *, optimizer: OptimizerConfig | None = None, spm: SPMConfig,
+                 loss: str = "kl", adam: OptimizerConfig | None = None):
         validate_graph(G)
         get_loss(loss)  # fail early on an unknown loss name
         check_window(G, spm)
-        self.G, self.adam, self.spm, self.loss = G, adam, spm, loss
+        self.optimizer = resolve_optimizer(optimizer, adam)
+        self.G, self.spm, self.loss = G, spm, loss
         self._plan = None
+
+    @property
+    def adam(self) -> OptimizerConfig:
+        """The former name of :attr:`optimizer`."""
+        return self.optimizer
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -202,8 +223,8 @@ class ReferenceEngine:
         for comp in plan.components:
             for step in comp.steps:
                 self.G.nodes[step.node]["activations"].append(float(np.mean(values[step.node])))
-        # Adam; every edge records Delta w_{k,t}
-        adam_step(self.G, keys, grad, self.adam)
+        # the optimizer step; every edge records Delta w_{k,t}
+        optimizer_step(self.G, keys, grad, self.optimizer)
         return float(loss)
 
     def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list[Event]:
@@ -238,8 +259,8 @@ class ReferenceEngine:
 ENGINES = ("reference", "fast")
 
 
-def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl",
-                kernel: str | None = None) -> Engine:
+def make_engine(name: str, G: nx.DiGraph, *, optimizer: OptimizerConfig | None = None, spm: SPMConfig,
+                loss: str = "kl", kernel: str | None = None, adam: OptimizerConfig | None = None) -> Engine:
     """Build the engine called ``name`` around ``G``.
 
     Parameters
@@ -248,12 +269,15 @@ def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, l
         One of :data:`ENGINES`.
     G : networkx.DiGraph
         The model, trained in place.
-    adam : AdamConfig
+    optimizer : OptimizerConfig, optional
+        Default ``OptimizerConfig()`` (Adam).
     spm : SPMConfig
     loss : {"kl", "mse"}
     kernel : {None, "auto", "numba", "numpy"}
         The fast engine's kernel (``None``: its default, ``"auto"``). The reference engine has
         none: only ``None`` and ``"auto"`` are accepted with it.
+    adam : OptimizerConfig, optional
+        The former name of ``optimizer`` (still accepted; give one of the two).
 
     Returns
     -------
@@ -270,9 +294,9 @@ def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, l
     --------
     >>> from smgrnn_ref.graph import initial_graph
     >>> G = initial_graph(2, 1, rng=np.random.default_rng(0))
-    >>> make_engine("fast", G, adam=AdamConfig(), spm=SPMConfig(), kernel="numpy").kernel
+    >>> make_engine("fast", G, optimizer=OptimizerConfig(), spm=SPMConfig(), kernel="numpy").kernel
     'numpy'
-    >>> make_engine("reference", G, adam=AdamConfig(), spm=SPMConfig(), kernel="numba")
+    >>> make_engine("reference", G, adam=OptimizerConfig(), spm=SPMConfig(), kernel="numba")
     Traceback (most recent call last):
     ...
     ValueError: kernel='numba' applies to the fast engine only (the reference engine has no kernel)
@@ -280,13 +304,13 @@ def make_engine(name: str, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, l
     if name == "reference":
         if kernel not in (None, "auto"):
             raise ValueError(f"kernel={kernel!r} applies to the fast engine only (the reference engine has no kernel)")
-        return ReferenceEngine(G, adam=adam, spm=spm, loss=loss)
+        return ReferenceEngine(G, optimizer=resolve_optimizer(optimizer, adam), spm=spm, loss=loss)
     if name == "fast":
         from .fast import FastEngine
 
         # no kernel given: the constructor's own default
         options = {} if kernel is None else {"kernel": kernel}
-        return FastEngine(G, adam=adam, spm=spm, loss=loss, **options)
+        return FastEngine(G, optimizer=resolve_optimizer(optimizer, adam), spm=spm, loss=loss, **options)
     raise ValueError(f"unknown engine {name!r}; known: {list(ENGINES)}")
 
 

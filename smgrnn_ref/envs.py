@@ -77,7 +77,7 @@ from .action_space import ActionSpace
 #: * LunarLanderContinuous-v3: 3,000 steps, as LunarLander-v3 (``full`` and ``static`` pass 240
 #:   by step 2,000-3,000 on seed 0; a linear student nearly matches the expert there).
 ENV_DEFAULTS: dict[str, dict] = {
-    "CartPole-v1": {"steps": 5000, "adam": {"eps": 1e-4}, "spm": {"lambda_edge": 0.3}},
+    "CartPole-v1": {"steps": 5000, "optimizer": {"eps": 1e-4}, "spm": {"lambda_edge": 0.3}},
     "Acrobot-v1": {"steps": 3000, "spm": {}},
     "LunarLander-v3": {"steps": 3000, "spm": {}},
     "Pendulum-v1": {"steps": 8000, "mix_steps": 5000, "spm": {"lambda_edge": 1.0}, "max_params": 20000},

@@ -23,8 +23,9 @@ network sees ``X`` as given, so put a :class:`sklearn.preprocessing.StandardScal
 :class:`sklearn.pipeline.Pipeline` in front of it (the variance test of the SPM and the step
 size of Adam are not scale-free).
 
-Every :class:`smgrnn_ref.config.SPMConfig` and :class:`smgrnn_ref.config.AdamConfig` field is
-a constructor parameter of the same name and default; ``variant`` switches rules off as the
+Every :class:`smgrnn_ref.config.SPMConfig` and :class:`smgrnn_ref.config.OptimizerConfig` field
+is a constructor parameter of the same name and default (``OptimizerConfig.name`` is called
+``optimizer``); ``variant`` switches rules off as the
 project's ablations do (:func:`smgrnn_ref.distill.variant_spm`): ``full``, ``static`` (the SPM
 off: a linear model on the initial graph), ``growth-only`` (no pruning), ``no-random``
 (``p_rand = 0``). Values are checked at ``fit`` (a ``ValueError`` naming the field), never in
@@ -70,10 +71,11 @@ except ImportError as err:  # the core install has no scikit-learn
         "smgrnn_ref.estimators needs scikit-learn: pip install 'smgrnn_ref[sklearn]'"
     ) from err
 
-from .config import AdamConfig, GraphConfig, SPMConfig
+from .config import AdamConfig, GraphConfig, OptimizerConfig, SPMConfig
 from .engine import ENGINES, make_engine
 from .evaluate import forward
 from .graph import hidden_nodes, initial_graph, n_params
+from .losses import softmax_parts
 
 #: Variants an estimator trains (the project's, without ``mlp``: an estimator always starts
 #: from the paper's initial graph; use MLPClassifier for a fixed network).
@@ -85,10 +87,12 @@ STREAMS = ("graph", "batch", "spm", "split")
 
 #: Constructor parameters that are SPMConfig fields / optimizer fields, by name.
 SPM_PARAMS = tuple(f.name for f in fields(SPMConfig))
-#: The optimizer's fields. Today Adam's; when AdamConfig gives way to an OptimizerConfig with
-#: a ``name`` (``"adam"`` or ``"sgd"``), its fields join the constructor and this tuple, and
-#: :meth:`_SMGrNNBase._optimizer_config` builds it: the one place that knows the optimizer.
-OPTIMIZER_PARAMS = tuple(f.name for f in fields(AdamConfig))
+#: Constructor parameter -> OptimizerConfig field: every field keeps its name except ``name``,
+#: which is the parameter ``optimizer`` (``"adam"`` or ``"sgd"``; a parameter called ``name``
+#: would say nothing). :meth:`_SMGrNNBase._optimizer_config` is the one place that builds it.
+OPTIMIZER_FIELDS = {("optimizer" if f.name == "name" else f.name): f.name for f in fields(OptimizerConfig)}
+#: The optimizer's constructor parameters.
+OPTIMIZER_PARAMS = tuple(OPTIMIZER_FIELDS)
 
 #: Default ``n_iter_no_change`` with ``early_stopping=True`` when none is given
 #: (MLPClassifier's default).
@@ -213,11 +217,13 @@ class _SMGrNNBase(BaseEstimator):
         verbose=False,
         density=GraphConfig.density,
         graph_weight_scale=GraphConfig.init_weight_scale,
-        # AdamConfig (OPTIMIZER_PARAMS)
-        lr=AdamConfig.lr,
-        beta1=AdamConfig.beta1,
-        beta2=AdamConfig.beta2,
-        eps=AdamConfig.eps,
+        # OptimizerConfig (OPTIMIZER_PARAMS)
+        optimizer=OptimizerConfig.name,
+        lr=OptimizerConfig.lr,
+        beta1=OptimizerConfig.beta1,
+        beta2=OptimizerConfig.beta2,
+        eps=OptimizerConfig.eps,
+        momentum=OptimizerConfig.momentum,
         # SPMConfig (SPM_PARAMS)
         T=SPMConfig.T,
         s=SPMConfig.s,
@@ -250,10 +256,12 @@ class _SMGrNNBase(BaseEstimator):
         self.verbose = verbose
         self.density = density
         self.graph_weight_scale = graph_weight_scale
+        self.optimizer = optimizer
         self.lr = lr
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
+        self.momentum = momentum
         self.T = T
         self.s = s
         self.lambda_edge = lambda_edge
@@ -274,11 +282,10 @@ class _SMGrNNBase(BaseEstimator):
     def _owner(self) -> str:
         return type(self).__name__
 
-    def _optimizer_config(self) -> AdamConfig:
-        """The optimizer's configuration from the constructor parameters (issue 14's
-        OptimizerConfig replaces AdamConfig here)."""
+    def _optimizer_config(self) -> OptimizerConfig:
+        """The optimizer's configuration from the constructor parameters."""
         try:
-            return AdamConfig(**{f: _plain(getattr(self, f)) for f in OPTIMIZER_PARAMS})
+            return OptimizerConfig(**{field: _plain(getattr(self, p)) for p, field in OPTIMIZER_FIELDS.items()})
         except (ValueError, TypeError) as err:
             raise ValueError(f"{self._owner()}: {err}") from None
 
@@ -512,9 +519,8 @@ class _SMGrNNBase(BaseEstimator):
 
 
 def _softmax(Z: np.ndarray) -> np.ndarray:
-    Z = Z - Z.max(axis=1, keepdims=True)
-    E = np.exp(Z)
-    return E / E.sum(axis=1, keepdims=True)
+    # the losses' softmax: numerics.exp / log, the same bits on every machine
+    return softmax_parts(Z)[1]
 
 
 _PARAMETERS_DOC = """
@@ -569,9 +575,12 @@ _PARAMETERS_DOC = """
     graph_weight_scale : float, default=0.1
         Initial input -> output weights are uniform in ``[-graph_weight_scale,
         graph_weight_scale]`` (``GraphConfig.init_weight_scale``).
-    lr, beta1, beta2, eps : float
-        Adam's step size, moment decays and epsilon (``AdamConfig``; defaults 0.003, 0.9,
-        0.999, 1e-8).
+    optimizer : {"adam", "sgd"}, default="adam"
+        The weight optimizer (``OptimizerConfig.name``): Adam, the paper's, or plain SGD with
+        optional momentum (ours, for studying what drives growth).
+    lr, beta1, beta2, eps, momentum : float
+        Step size; Adam's moment decays and epsilon; SGD's momentum (``OptimizerConfig``;
+        defaults 0.003, 0.9, 0.999, 1e-8, 0.0). Fields of the other optimizer are ignored.
     T, s, lambda_edge, tau_w, tau_delta, eta_prune, p_rand, rho_rand, init_weight_scale, \
 allow_cycles, sweeps, enable_edge_growth, enable_random_growth, enable_pruning
         The Structural Plasticity Module's fields (``SPMConfig``, same defaults: window
@@ -721,9 +730,7 @@ class SMGrNNClassifier(ClassifierMixin, _SMGrNNBase):
 
     def predict_log_proba(self, X):
         """``log predict_proba(X)``."""
-        Z = self._outputs(X)
-        Z = Z - Z.max(axis=1, keepdims=True)
-        return Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        return softmax_parts(self._outputs(X))[0]
 
     def predict(self, X):
         """The most probable class of every row."""
@@ -821,4 +828,4 @@ class SMGrNNRegressor(RegressorMixin, _SMGrNNBase):
 
 
 __all__ = ["SMGrNNClassifier", "SMGrNNRegressor", "VARIANTS", "STREAMS", "SPM_PARAMS",
-           "OPTIMIZER_PARAMS", "expected_failed_checks"]
+           "OPTIMIZER_PARAMS", "OPTIMIZER_FIELDS", "expected_failed_checks"]

@@ -66,6 +66,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import numerics
 from smgrnn_ref.action_space import OUTPUT_TRANSFORMS, ActionSpace, apply_transform, validate_head
 
 __all__ = [
@@ -99,7 +100,8 @@ EXPERT_DIR: Path = Path(__file__).resolve().parent / "data" / "experts"
 """Folder holding the shipped ``<EnvId>.npz`` / ``<EnvId>.json`` pairs."""
 
 ACTIVATIONS: dict[str, Any] = {
-    "tanh": np.tanh,
+    # numerics.tanh, not numpy's: the same bits on every machine (numpy's depends on the CPU)
+    "tanh": numerics.tanh,
     "relu": lambda x: np.maximum(x, 0.0),
     "identity": lambda x: x,
 }
@@ -298,7 +300,8 @@ class Expert:
         x = self.normalize(obs_batch)
         last = len(self._layers) - 1
         for i, (W, b) in enumerate(self._layers):
-            x = x @ W + b
+            # numerics.matmul sums in a fixed order (BLAS's order depends on the CPU)
+            x = numerics.matmul(x, W) + b
             if i < last:
                 x = self._act(x)
         if not np.all(np.isfinite(x)):
@@ -357,7 +360,7 @@ class Expert:
         """
         z = self.logits(obs_batch)
         z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
+        e = numerics.exp(z)
         return e / e.sum(axis=1, keepdims=True)
 
     def action(self, obs_batch) -> np.ndarray:

@@ -38,6 +38,7 @@ import autograd.numpy as anp
 import networkx as nx
 import numpy as np
 
+from . import numerics
 from .config import GraphConfig, SPMConfig
 
 #: Default window length ``T`` of a new graph's deques: the SPM's (``SPMConfig.T``, the paper's
@@ -47,10 +48,13 @@ DEFAULT_T = SPMConfig.T
 #: Node kinds. Inputs hold no parameters; hidden and output nodes carry a bias.
 KINDS = ("input", "hidden", "output")
 
-#: Activation functions by name. ``autograd.numpy`` so the same code is differentiable.
+#: Activation functions by name, differentiable by ``autograd``. ``tanh`` is
+#: :func:`smgrnn_ref.numerics.tanh`, not numpy's: numpy picks a ``tanh`` by the CPU's vector
+#: extensions, whose last bits differ between machines (and the SPM's decisions amplify a
+#: last-bit difference into a different graph).
 ACTIVATIONS = {
     # tanh(z): hidden nodes (our choice, NOTES.md)
-    "tanh": anp.tanh,
+    "tanh": numerics.tanh,
     # z: output nodes are logits
     "identity": lambda z: z,
     # max(z, 0): offered for the fixed MLP baseline experiments

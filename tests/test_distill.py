@@ -125,8 +125,8 @@ def test_config_layers_defaults_env_defaults_then_user_values():
         assert getattr(cfg.spm, key) == value
     assert cfg.spm.T == SPMConfig().T and cfg.batch_size == TrainConfig().batch_size  # the defaults
     assert cfg.steps == ENV_DEFAULTS[ENV]["steps"]
-    for key, value in ENV_DEFAULTS[ENV].get("adam", {}).items():
-        assert getattr(cfg.adam, key) == value
+    for key, value in ENV_DEFAULTS[ENV].get("optimizer", {}).items():
+        assert getattr(cfg.optimizer, key) == value
     user = config_for_env({"spm": {k: v + 1 for k, v in env_spm.items()}, "steps": 7})
     assert all(getattr(user.spm, k) == v + 1 for k, v in env_spm.items()) and user.steps == 7
 

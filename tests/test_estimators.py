@@ -14,7 +14,7 @@ sklearn = pytest.importorskip("sklearn")
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from smgrnn_ref.config import AdamConfig, GraphConfig, SPMConfig  # noqa: E402
+from smgrnn_ref.config import GraphConfig, OptimizerConfig, SPMConfig  # noqa: E402
 from smgrnn_ref.datasets import make_playground  # noqa: E402
 from smgrnn_ref.estimators import (  # noqa: E402
     OPTIMIZER_PARAMS,
@@ -56,10 +56,13 @@ def _same_graph(G1, G2):
 
 def test_every_spm_and_adam_field_is_a_parameter_with_the_configs_default():
     params = SMGrNNClassifier().get_params()
-    for cls, names in ((SPMConfig, SPM_PARAMS), (AdamConfig, OPTIMIZER_PARAMS)):
-        assert set(names) == {f.name for f in dataclasses.fields(cls)}
-        for f in dataclasses.fields(cls):
-            assert params[f.name] == f.default, f.name
+    assert set(SPM_PARAMS) == {f.name for f in dataclasses.fields(SPMConfig)}
+    for f in dataclasses.fields(SPMConfig):
+        assert params[f.name] == f.default, f.name
+    # the optimizer's fields by their own names, except name -> optimizer
+    assert set(OPTIMIZER_PARAMS) == {f.name for f in dataclasses.fields(OptimizerConfig)} - {"name"} | {"optimizer"}
+    for f in dataclasses.fields(OptimizerConfig):
+        assert params["optimizer" if f.name == "name" else f.name] == f.default, f.name
     assert params["density"] == GraphConfig.density
     assert params["graph_weight_scale"] == GraphConfig.init_weight_scale
     assert SMGrNNRegressor().get_params() == params
@@ -70,8 +73,10 @@ def test_every_spm_and_adam_field_is_a_parameter_with_the_configs_default():
     ({"T": 1}, r"SPMConfig.T must be in \[2, 10000\], got 1"),
     ({"lambda_edge": -1.0}, r"SPMConfig.lambda_edge must be >= 0.0"),
     ({"allow_cycles": "yes"}, r"SPMConfig.allow_cycles must be a bool"),
-    ({"lr": -0.1}, r"AdamConfig.lr must be >= 0.0"),
-    ({"beta1": 1.0}, r"AdamConfig.beta1 and beta2 must be < 1"),
+    ({"lr": -0.1}, r"OptimizerConfig.lr must be >= 0.0"),
+    ({"beta1": 1.0}, r"OptimizerConfig.beta1 and beta2 must be < 1"),
+    ({"optimizer": "rmsprop"}, r"OptimizerConfig.name must be one of \['adam', 'sgd'\], got 'rmsprop'"),
+    ({"optimizer": "sgd", "momentum": 1.0}, r"OptimizerConfig.momentum must be < 1"),
     ({"variant": "mlp"}, r"variant must be one of \['full', 'static', 'growth-only', 'no-random'\]"),
     ({"engine": "gpu"}, r"engine must be one of"),
     ({"max_iter": 0}, r"max_iter must be an integer in \[1, inf\]"),
@@ -337,3 +342,13 @@ def test_array_api_check_passes_where_scikit_learn_enables_it():
     env = dict(os.environ, SCIPY_ARRAY_API="1")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def test_the_optimizer_parameter_reaches_the_engine():
+    # optimizer="sgd" trains with SGD: the engine's config says so, and the fit differs from Adam's
+    X, y = make_playground("xor", n_samples=60, random_state=0)
+    fits = {name: SMGrNNClassifier(optimizer=name, lr=0.05, max_iter=3, variant="static", random_state=0).fit(X, y)
+            for name in ("adam", "sgd")}
+    assert fits["sgd"]._engine.optimizer == OptimizerConfig(name="sgd", lr=0.05)
+    assert fits["adam"]._engine.optimizer == OptimizerConfig(name="adam", lr=0.05)
+    assert not np.array_equal(fits["sgd"].decision_function(X), fits["adam"].decision_function(X))

@@ -82,6 +82,29 @@ def test_kl_is_zero_at_the_target_and_mse_by_hand():
     assert float(mse(np.array([[1.0, 2.0]]), np.array([[0.0, 4.0]]))) == pytest.approx((1 + 4) / 2)
 
 
+@pytest.mark.parametrize("loss", ["kl", "ce", "mse"])
+def test_closed_form_loss_derivatives_match_central_differences(loss):
+    # the losses are autograd primitives with their derivative written out; check_grads
+    # compares it with central differences of the loss itself
+    from smgrnn_ref.losses import LOSSES
+
+    rng = np.random.default_rng(9)
+    student, expert = rng.normal(size=(5, 3)) * 3, rng.normal(size=(5, 3)) * 3
+    check_grads(lambda z: LOSSES[loss](z, expert), modes=["rev"], order=1)(student)
+
+
+def test_losses_do_not_depend_on_the_memory_layout_of_the_logits():
+    # the fast engine passes transposed views: the same bits as contiguous arrays
+    from smgrnn_ref.losses import VALUE_AND_GRAD
+
+    rng = np.random.default_rng(10)
+    student, expert = rng.normal(size=(3, 33)).T, rng.normal(size=(33, 3))
+    for f in VALUE_AND_GRAD.values():
+        v1, g1 = f(student, expert)
+        v2, g2 = f(np.ascontiguousarray(student), expert)
+        assert v1 == v2 and np.array_equal(g1, g2)
+
+
 @pytest.mark.parametrize("cyclic", [False, True])
 def test_continuous_action_mse_gradients_match_central_differences(cyclic):
     """A continuous-action student: one linear output (the action mean), MSE to the shipped

@@ -1,14 +1,15 @@
-"""Adam on the graph: textbook formulas, state that survives structural edits."""
+"""The optimizers on the graph (Adam, SGD with momentum): textbook formulas, state that
+survives structural edits, the configuration."""
 
 import math
 
 import numpy as np
 import pytest
 
-from smgrnn_ref.config import AdamConfig, SPMConfig
+from smgrnn_ref.config import AdamConfig, OptimizerConfig, SPMConfig
 from smgrnn_ref.engine import ReferenceEngine
 from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph
-from smgrnn_ref.optim import adam_step
+from smgrnn_ref.optim import adam_step, optimizer_step
 
 
 def test_three_adam_steps_equal_the_textbook_formulas():
@@ -101,3 +102,62 @@ def test_bad_adam_config():
         AdamConfig(lr=-1.0)
     with pytest.raises(ValueError, match="beta1"):
         AdamConfig(beta1=1.0)
+
+
+def test_sgd_steps_equal_pytorchs_convention():
+    # PyTorch's SGD with momentum (dampening 0, no Nesterov), written out here:
+    # buf = g at the first step, then buf = mu buf + g; w <- w - lr buf
+    for mu in (0.0, 0.9):
+        cfg = OptimizerConfig(name="sgd", lr=0.05, momentum=mu)
+        G = empty_graph(1, 1)
+        add_edge(G, 0, 1, 0.5)
+        w, buf, expected = 0.5, None, []
+        for g in (0.3, -1.2, 0.7):
+            buf = g if buf is None else mu * buf + g
+            expected.append(-0.05 * buf)
+            w -= 0.05 * buf
+            optimizer_step(G, [("weight", 0, 1), ("bias", 1)], [g, 2 * g], cfg)
+        e = G.edges[0, 1]
+        assert e["weight"] == pytest.approx(w, abs=1e-15)
+        assert list(e["updates"]) == pytest.approx(expected, abs=1e-15)
+        assert e["adam_m"] == pytest.approx(buf, abs=1e-15) and e["adam_v"] == 0.0 and e["adam_t"] == 3
+        assert G.nodes[1]["adam_m"] == pytest.approx(2 * buf, abs=1e-15)
+
+
+def test_plain_sgd_moves_by_lr_times_the_gradient():
+    G = empty_graph(1, 1)
+    add_edge(G, 0, 1, 1.0)
+    optimizer_step(G, [("weight", 0, 1)], [4.0], OptimizerConfig(name="sgd", lr=0.25))
+    assert G.edges[0, 1]["weight"] == 0.0 and G.edges[0, 1]["adam_m"] == 4.0
+
+
+def test_adam_bias_correction_is_one_minus_the_correctly_rounded_power():
+    from fractions import Fraction
+
+    from smgrnn_ref.numerics import power
+    from smgrnn_ref.optim import bias_correction
+
+    for beta in (0.9, 0.999):
+        for t in (1, 2, 7, 100, 2133, 10**5):
+            # beta^t rounded once (within half an ulp of the exact power), then 1 - it
+            p = power(beta, t)
+            assert abs(Fraction(p) - Fraction(beta) ** t) <= Fraction(math.ulp(p)) / 2, (beta, t)
+            assert bias_correction(beta, t) == 1.0 - p
+
+
+def test_optimizer_config_fields_and_the_former_name():
+    assert AdamConfig is OptimizerConfig and AdamConfig(lr=0.01).name == "adam"
+    for bad, match in (({"name": "rmsprop"}, "name"), ({"momentum": 1.0}, "momentum"),
+                       ({"momentum": -0.1}, "momentum"), ({"lr": -1.0}, "lr")):
+        with pytest.raises(ValueError, match=match):
+            OptimizerConfig(**bad)
+
+
+def test_engines_take_optimizer_or_its_former_name_adam():
+    G = empty_graph(1, 1)
+    sgd = OptimizerConfig(name="sgd", lr=0.1)
+    assert ReferenceEngine(G, optimizer=sgd, spm=SPMConfig()).optimizer is sgd
+    assert ReferenceEngine(G, adam=sgd, spm=SPMConfig()).adam is sgd
+    assert ReferenceEngine(G, spm=SPMConfig()).optimizer == OptimizerConfig()
+    with pytest.raises(ValueError, match="differ"):
+        ReferenceEngine(G, optimizer=sgd, adam=OptimizerConfig(), spm=SPMConfig())

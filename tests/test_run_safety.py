@@ -148,7 +148,8 @@ def test_a_run_made_before_the_marker_is_resumed_not_replaced(tmp_path, capsys):
 @pytest.mark.parametrize("text, fragment", [
     ('{"graph": {"output_activation": "swish"}}', "swish"),
     ('{"dataset_capacity": 100000000000000}', "dataset_capacity"),
-    ('{"adam": {"lr": Infinity}}', "AdamConfig.lr"),
+    ('{"optimizer": {"lr": Infinity}}', "OptimizerConfig.lr"),
+    ('{"adam": {"lr": Infinity}}', "OptimizerConfig.lr"),  # the former name
     ('{"spm": {"T": 1000000000000}}', "SPMConfig.T"),
 ])
 def test_a_config_that_cannot_run_deletes_nothing(old_run, capsys, text, fragment):

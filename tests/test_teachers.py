@@ -311,14 +311,14 @@ def test_a_callable_teacher_on_an_env_without_a_shipped_expert_trains_end_to_end
 
 @pytest.mark.slow
 def test_the_student_learns_a_linear_teacher_on_an_env_of_its_own(tmp_path):
-    from smgrnn_ref.config import AdamConfig, GraphConfig
+    from smgrnn_ref.config import GraphConfig, OptimizerConfig
     from smgrnn_ref.distill import train
 
     # a linear policy is all PointMass needs, so the static (linear) student can match its teacher;
     # a large learning rate and every input -> output edge make 300 steps enough
     cfg = TrainConfig(env_id="toy_tasks:PointMass", expert="toy_tasks:pd_controller", variant="static", steps=300,
                       eval_every=300, eval_episodes=5, mix_steps=150, log_every=100, frame_every=300,
-                      checkpoint_every=300, adam=AdamConfig(lr=0.03), graph=GraphConfig(density=1.0),
+                      checkpoint_every=300, optimizer=OptimizerConfig(lr=0.03), graph=GraphConfig(density=1.0),
                       engine="reference")
     summary = train(cfg, tmp_path / "run", progress=False, pictures=False)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import (
-    AdamConfig,
+    OptimizerConfig,
     GraphConfig,
     SPMConfig,
     _check_range,
@@ -97,8 +97,10 @@ class TrainConfig:
     ``"ce"`` to probabilities or to one-hot rows of discrete actions (hard labels), ``"mse"``
     to continuous actions. The paper names MSE or cross-entropy; the defaults are ours."""
 
-    adam: AdamConfig = field(default_factory=AdamConfig)
-    """Adam hyper-parameters (:class:`smgrnn_ref.config.AdamConfig`)."""
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    """The weight optimizer and its hyper-parameters (:class:`smgrnn_ref.config.OptimizerConfig`:
+    Adam, the paper's, by default; ``{"name": "sgd", "momentum": ...}`` for SGD, ours). Config
+    files may still call this field ``adam``, its former name."""
 
     spm: SPMConfig = field(default_factory=SPMConfig)
     """SPM hyper-parameters of the ``full`` variant; other variants derive theirs from it
@@ -187,7 +189,7 @@ class TrainConfig:
             raise ValueError(f"{name}.expert_sha256 must be None or 64 lowercase hex digits, got {sha!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"{name}.engine must be one of {list(ENGINES)}, got {self.engine!r}")
-        for f, cls in (("adam", AdamConfig), ("spm", SPMConfig), ("graph", GraphConfig)):
+        for f, cls in (("optimizer", OptimizerConfig), ("spm", SPMConfig), ("graph", GraphConfig)):
             if not isinstance(getattr(self, f), cls):
                 raise ValueError(f"{name}.{f} must be a {cls.__name__}, got {type(getattr(self, f)).__name__}")
         if self.max_params is not None:
@@ -205,7 +207,29 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-_NESTED = {"adam": AdamConfig, "spm": SPMConfig, "graph": GraphConfig}
+_NESTED = {"optimizer": OptimizerConfig, "spm": SPMConfig, "graph": GraphConfig}
+
+#: Former field names still read from config files and grids -> today's names.
+FORMER_NAMES = {"adam": "optimizer"}
+
+
+def _today_names(data: dict) -> dict:
+    """``data`` with former field names (``adam``) renamed to today's (``optimizer``).
+
+    >>> _today_names({"adam": {"lr": 0.1}, "seed": 2})
+    {'optimizer': {'lr': 0.1}, 'seed': 2}
+    >>> _today_names({"adam": {}, "optimizer": {}})
+    Traceback (most recent call last):
+    ...
+    ValueError: TrainConfig: give 'optimizer' or its former name 'adam', not both
+    """
+    out = {}
+    for key, value in data.items():
+        new = FORMER_NAMES.get(key, key)
+        if new in out or (new != key and new in data):
+            raise ValueError(f"TrainConfig: give {new!r} or its former name {key!r}, not both")
+        out[new] = value
+    return out
 
 
 def train_config_to_dict(cfg: TrainConfig) -> dict:
@@ -225,7 +249,8 @@ def train_config_from_dict(data: dict, base: TrainConfig | None = None) -> Train
     Parameters
     ----------
     data : dict
-        Any subset of the fields; the nested ``adam`` / ``spm`` / ``graph`` may be partial.
+        Any subset of the fields; the nested ``optimizer`` (or ``adam``, its former name) /
+        ``spm`` / ``graph`` may be partial.
     base : TrainConfig, optional
         The values of the fields ``data`` leaves out (the defaults when ``None``).
 
@@ -240,13 +265,16 @@ def train_config_from_dict(data: dict, base: TrainConfig | None = None) -> Train
 
     Examples
     --------
-    >>> train_config_from_dict({"seed": 3, "adam": {"lr": 0.02}}).adam.lr
+    >>> train_config_from_dict({"seed": 3, "optimizer": {"name": "sgd", "lr": 0.02}}).optimizer.name
+    'sgd'
+    >>> train_config_from_dict({"adam": {"lr": 0.02}}).optimizer.lr  # the former name
     0.02
     >>> train_config_from_dict({"sed": 3})
     Traceback (most recent call last):
     ...
-    ValueError: TrainConfig: unknown field(s) ['sed']; known: ['adam', 'batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'expert', 'expert_output', 'expert_sha256', 'frame_every', 'graph', 'log_every', 'loss', 'max_params', 'mix_steps', 'mlp_hidden', 'seed', 'spm', 'steps', 'variant']
+    ValueError: TrainConfig: unknown field(s) ['sed']; known: ['batch_size', 'beta0', 'checkpoint_every', 'dataset_capacity', 'engine', 'env_id', 'eval_episodes', 'eval_every', 'eval_seed', 'expert', 'expert_output', 'expert_sha256', 'frame_every', 'graph', 'log_every', 'loss', 'max_params', 'mix_steps', 'mlp_hidden', 'optimizer', 'seed', 'spm', 'steps', 'variant']
     """
+    data = _today_names(data)
     check_fields(TrainConfig, data)
     base_dict = train_config_to_dict(base) if base is not None else {}
     merged = {}
@@ -354,7 +382,7 @@ def config_for_env(data: dict | None = None) -> TrainConfig:
     env_id = data.get("env_id", TrainConfig.env_id)
     if not isinstance(env_id, str) or env_id not in ENV_DEFAULTS:
         check_env(env_id)  # the clear message for an unknown env or unsupported spaces
-    cfg = train_config_from_dict(_deep_merge(ENV_DEFAULTS.get(env_id, {}), data))
+    cfg = train_config_from_dict(_deep_merge(_today_names(ENV_DEFAULTS.get(env_id, {})), _today_names(data)))
     return resolve_teacher(cfg)[0]
 
 

@@ -178,7 +178,7 @@ class Trainer:
         self._consistent = True  # False while a step updates the state
 
     def _new_engine(self, G):
-        return make_engine(self.cfg.engine, G, adam=self.cfg.adam, spm=self.spm_cfg, loss=self.cfg.loss)
+        return make_engine(self.cfg.engine, G, optimizer=self.cfg.optimizer, spm=self.spm_cfg, loss=self.cfg.loss)
 
     # -- state set-up ------------------------------------------------------------------------
 

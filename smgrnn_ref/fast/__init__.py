@@ -6,8 +6,12 @@ Local Structural Plasticity", arXiv 2512.12713) trains the weights of a growing 
 (SPM) edits the structure from windowed statistics of the weight updates ``Delta w_{k,t}``.
 :class:`smgrnn_ref.engine.ReferenceEngine` does this one node and one parameter at a time
 (autograd, Python dicts, deques) and is the code to read; :class:`FastEngine` has the same
-interface and produces the same losses, gradients, Adam states, recorded windows and SPM
-events (up to floating-point rounding, about ``1e-15``), many times faster.
+interface and produces the same losses, gradients, optimizer states, recorded windows and SPM
+events **bit for bit**, many times faster: every sum is taken in the reference's order (the
+order ``autograd`` accumulates the reverse pass in included, :mod:`~smgrnn_ref.fast.tape`), so
+every number is a function of the graph and the step's inputs alone -- never of the arrays'
+history (node positions kept by in-place edits, block layout, edge order), which is what
+makes a resumed run (an engine built afresh from the saved graph) continue exactly.
 
 What lives where (each module's docstring states the invariant it keeps):
 
@@ -21,9 +25,11 @@ module                 concern
 ``edits``              structure edits made in place: edges appended or deleted, relays spliced in
 ``state``              parameters, Adam moments and step counts, the ring buffers of the windows;
                        carry-over by key, reading new elements from the graph, writing back
+``tape``               the kernels' program: instances, their sources in the reference's order,
+                       and autograd's order of the reverse pass (simulated)
 ``kernel``             what a kernel is, and choosing one (``kernel="auto" | "numba" | "numpy"``)
-``kernel_numba``       the compiled passes: one loop per node over its incoming edges
-``kernel_numpy``       the numpy passes: one matrix product per block
+``kernel_numba``       the compiled passes: one loop per instance over its sources
+``kernel_numpy``       the numpy passes: one stage and source rank at a time, no BLAS
 ``loss``               the loss and ``dL/dlogits`` on the kernels' layout
 ``decisions``          the SPM's decisions (unstable edges, pruning candidates) vectorised over
                        the ring buffer, re-judged by the reference rules near a threshold
@@ -61,16 +67,16 @@ Examples
 --------
 >>> import numpy as np
 >>> from smgrnn_ref.graph import initial_graph
->>> from smgrnn_ref.config import AdamConfig, SPMConfig
+>>> from smgrnn_ref.config import OptimizerConfig, SPMConfig
 >>> from smgrnn_ref.engine import ReferenceEngine
 >>> G = initial_graph(3, 2, rng=np.random.default_rng(0))
->>> ref = ReferenceEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig())
->>> fast = FastEngine(G.copy(), adam=AdamConfig(), spm=SPMConfig())
+>>> ref = ReferenceEngine(G.copy(), optimizer=OptimizerConfig(), spm=SPMConfig())
+>>> fast = FastEngine(G.copy(), optimizer=OptimizerConfig(), spm=SPMConfig())
 >>> rng = np.random.default_rng(1)
 >>> X, target = rng.normal(size=(8, 3)), rng.normal(size=(8, 2))
->>> abs(ref.train_step(X, target) - fast.train_step(X, target)) < 1e-12
+>>> ref.train_step(X, target) == fast.train_step(X, target)
 True
->>> bool(np.allclose(ref.forward(X), fast.forward(X), rtol=0, atol=1e-12))
+>>> bool(np.array_equal(ref.forward(X), fast.forward(X)))
 True
 """
 

@@ -180,7 +180,7 @@ def _append_blocks(nodes: list, per_level: dict, kinds: dict, code: dict) -> lis
                 cyclic_comps.append(sorted(members))
             else:
                 groups.setdefault(code[members[0]], []).append(members[0])
-        # acyclic nodes of one level never read each other: one block (one matrix product)
+        # acyclic nodes of one level never read each other: one block (one stage of the kernels)
         if groups:
             s = len(nodes)
             runs = []

@@ -10,6 +10,21 @@ rule itself. Only full windows (``T`` updates) are judged, as the reference rule
 These are pure functions of the update ring buffer ``U`` (``T x E``, one row per training
 step, the next row to write at ``ptr``), the windows' fill counts and the thresholds; they
 return column indices in ascending order (the engine maps them to edges).
+
+Why the vectorised statistics may stay history- and machine-dependent
+-------------------------------------------------------------------
+The fast engine's numbers are otherwise the reference's bit for bit (:mod:`smgrnn_ref.fast.tape`).
+These statistics are not: their sums run over the ring buffer's rows (an order that depends on
+the ring pointer, i.e. on when the run started or resumed) and through ``numpy.einsum``. That
+is harmless because they only **feed decisions**, never a stored number (events carry the
+arrays' weights, the windows are written back from the ring buffer as they are), and every
+decision they could get wrong is taken by the reference rule itself: with ``M = max |Delta w|``
+over a full window of ``T`` updates and ``u = 2^-53``, any summation order moves ``mu`` by at
+most about ``T u M``, ``sigma^2`` by about ``8 T u M^2`` and, near the oscillation threshold
+(where ``sigma >= M / (sqrt(T) + 1)``), ``sigma`` by about ``4 T (sqrt(T) + 1) u M``: at
+``T = 100`` (the paper's) ``5e-12 M``, 200 times below the margin ``DECISION_MARGIN (M + sigma)``
+within which the reference rule re-judges the window. The bound grows with ``T``, so windows
+longer than :data:`VECTORISED_MAX_T` are all judged by the reference rule.
 """
 
 from __future__ import annotations
@@ -22,6 +37,11 @@ from ..spm import INSTABILITY_SIGMA_FACTOR, is_prune_candidate, is_unstable
 #: fraction of its scale from the threshold is judged again by the reference function on the
 #: chronological window (summation order changes the statistics by ~1e-16 relative).
 DECISION_MARGIN = 1e-9
+
+#: The longest window whose decisions are vectorised (see the module docstring: at this ``T``
+#: the rounding bound is still 70 times below the margin); longer windows use the reference
+#: rule for every edge.
+VECTORISED_MAX_T = 1000
 
 #: Columns of the update window processed at once by the vectorised statistics (T x 256
 #: doubles = 200 KB at T = 100: within a core's L2 cache).
@@ -87,6 +107,9 @@ def unstable_columns(U: np.ndarray, count: np.ndarray, ptr: int, lambda_edge: fl
     full = count == T
     if not full.any():
         return np.empty(0, dtype=np.intp)
+    if T > VECTORISED_MAX_T:  # beyond the rounding bound's reach: the reference rule for all
+        return np.array([k for k in np.nonzero(full)[0] if is_unstable(window(U, count, ptr, k), lambda_edge, T)],
+                        dtype=np.intp)
     mu, s2, M = window_stats(U)
     amu, sig = np.abs(mu), np.sqrt(s2)
     # |mu| < 0.5 sigma  and  sigma^2 > lambda |mu|, each as a margin c > 0
@@ -129,6 +152,9 @@ def prune_candidate_columns(U: np.ndarray, count: np.ndarray, ptr: int, weights:
     full = (count == T) & (np.abs(weights) <= tau_w)
     if not full.any():
         return np.empty(0, dtype=np.intp)
+    if T > VECTORISED_MAX_T:  # beyond the rounding bound's reach: the reference rule for all
+        return np.array([k for k in np.nonzero(full)[0] if is_prune_candidate(
+            float(weights[k]), window(U, count, ptr, k), tau_w, tau_delta, T)], dtype=np.intp)
     mu, _, M = window_stats(U, variance=False)
     amu = np.abs(mu)
     tol = DECISION_MARGIN * M
@@ -139,5 +165,5 @@ def prune_candidate_columns(U: np.ndarray, count: np.ndarray, ptr: int, weights:
     return np.nonzero(sure)[0]
 
 
-__all__ = ["DECISION_MARGIN", "STATS_CHUNK", "ring_rows", "window", "window_stats", "unstable_columns",
+__all__ = ["DECISION_MARGIN", "VECTORISED_MAX_T", "STATS_CHUNK", "ring_rows", "window", "window_stats", "unstable_columns",
            "prune_candidate_columns"]

@@ -1,9 +1,11 @@
 """Structure edits made in place: edges appended or deleted, relay nodes spliced in.
 
-Invariant kept: **after an in-place edit the layout is one a full compile could have made**
--- positions stay a topological order of the blocks and every block is still evaluated by the
-same schedule -- so the arithmetic is unchanged (an acyclic graph's values do not depend on
-which valid schedule evaluates them). Only edits that keep it are made here; anything else
+Invariant kept: **after an in-place edit the layout is still a valid schedule** -- positions stay
+a topological order of the blocks, and a cyclic block is still one strongly connected
+component -- so the kernels' program (:mod:`smgrnn_ref.fast.tape`), whose order of every sum is
+the reference's and depends on the graph alone, gives the very numbers a full compile would
+(the blocks may be finer than the graph's levels after a deletion: that changes where rows
+are, not what is summed in which order). Only edits that keep it are made here; anything else
 (a new or removed node that cannot be spliced, an edge within or into an earlier block, an
 edge deleted inside a cyclic block, which might split the component) is left to a full
 compile (:func:`smgrnn_ref.fast.compiler.compile_layout`).

@@ -8,7 +8,7 @@ graph then equals the one the reference engine would hold after the same steps.
 
 Where the rest lives: :mod:`~smgrnn_ref.fast.compiler` (node order, blocks, parameter index),
 :mod:`~smgrnn_ref.fast.edits` (in-place structure edits), :mod:`~smgrnn_ref.fast.state`
-(parameters, Adam, windows), :mod:`~smgrnn_ref.fast.kernel_numba` /
+(parameters, optimizer state, windows), :mod:`~smgrnn_ref.fast.kernel_numba` /
 :mod:`~smgrnn_ref.fast.kernel_numpy` (the passes), :mod:`~smgrnn_ref.fast.loss`,
 :mod:`~smgrnn_ref.fast.decisions` and :mod:`~smgrnn_ref.fast.validity` (the SPM's decisions).
 """
@@ -21,11 +21,12 @@ import networkx as nx
 import numpy as np
 
 from .. import spm as reference_spm
-from ..config import AdamConfig, SPMConfig
+from ..config import OptimizerConfig, SPMConfig
 from ..evaluate import check_batch
 from ..events import EdgeAdded, EdgePruned, NodeRemoved, RelayInserted
 from ..graph import check_window, validate_graph
 from ..losses import get_loss
+from ..optim import resolve_optimizer
 from . import edits
 from .compiler import compile_layout
 from .decisions import prune_candidate_columns, unstable_columns, window
@@ -44,34 +45,41 @@ class FastEngine:
     G : networkx.DiGraph
         The model (conventions of :mod:`smgrnn_ref.graph`); its structure is edited in place,
         its numeric attributes are written back lazily (see :attr:`graph`).
-    adam : AdamConfig
-        Optimizer hyper-parameters.
+    optimizer : OptimizerConfig, optional
+        The optimizer and its hyper-parameters (default ``OptimizerConfig()``: Adam).
     spm : SPMConfig
         Structural Plasticity Module hyper-parameters (also ``sweeps`` K for cycles).
     loss : {"kl", "ce", "mse"}
         Distillation loss against the expert's logits.
     kernel : {"auto", "numba", "numpy"}
         How the forward and backward passes run: ``"numba"`` a compiled loop over the nodes
-        (cost independent of the graph's depth; needs numba), ``"numpy"`` one matrix product
-        per block, ``"auto"`` (default) numba when it can be imported, else numpy. The
+        (cost independent of the graph's depth; needs numba), ``"numpy"`` numpy element-wise
+        operations one level and source rank at a time, ``"auto"`` (default) numba when it
+        can be imported, else numpy. Both give the same bits (the reference engine's). The
         resolved name is :attr:`kernel`.
+    adam : OptimizerConfig, optional
+        The former name of ``optimizer``, still accepted so that code written before SGD
+        existed keeps working (give one of the two).
 
     Raises
     ------
     ValueError
         For an invalid graph, an unknown loss, or a graph window ``T`` that differs from
-        ``spm.T`` (the reference engine's checks and messages), or an unknown ``kernel``.
+        ``spm.T`` (the reference engine's checks and messages), an unknown ``kernel``, or
+        ``optimizer`` and ``adam`` both given and different.
     ImportError
         For ``kernel="numba"`` when numba cannot be imported.
 
     Attributes
     ----------
+    optimizer : OptimizerConfig
+        Also readable as ``adam`` (the former name).
     kernel : str
         The kernel in use: ``"numba"`` or ``"numpy"``.
     layout : smgrnn_ref.fast.compiler.Layout
         Where every node and parameter lives in the arrays (read-only; for tests and tools).
     state : smgrnn_ref.fast.state.NumericState
-        The parameters, Adam state and windows (read-only; for tests and tools).
+        The parameters, optimizer state and windows (read-only; for tests and tools).
     passes : smgrnn_ref.fast.kernel.Kernel
         The kernel object (``passes.forward`` / ``passes.backward``: for benchmarks).
     edit_counts : collections.Counter
@@ -86,18 +94,24 @@ class FastEngine:
     #: switch: the two must train identically).
     incremental_relays = True
 
-    def __init__(self, G: nx.DiGraph, *, adam: AdamConfig, spm: SPMConfig, loss: str = "kl",
-                 kernel: str = "auto"):
+    def __init__(self, G: nx.DiGraph, *, optimizer: OptimizerConfig | None = None, spm: SPMConfig,
+                 loss: str = "kl", kernel: str = "auto", adam: OptimizerConfig | None = None):
         validate_graph(G)
         get_loss(loss)  # fail early on an unknown loss name
+        self.optimizer = resolve_optimizer(optimizer, adam)
         self.passes = make_kernel(kernel, spm.sweeps)
         self.kernel = self.passes.name
         check_window(G, spm)
-        self._G, self.adam, self.spm, self.loss = G, adam, spm, loss
+        self._G, self.spm, self.loss = G, spm, loss
         self.edit_counts = Counter()
-        self.state = NumericState(spm.T, adam)
+        self.state = NumericState(spm.T, self.optimizer)
         self.layout = None
         self._load_from_graph()
+
+    @property
+    def adam(self) -> OptimizerConfig:
+        """The former name of :attr:`optimizer`."""
+        return self.optimizer
 
     # --- the graph ------------------------------------------------------------------------
 
@@ -119,7 +133,7 @@ class FastEngine:
     @property
     def structure(self) -> nx.DiGraph:
         """The graph **without** writing numeric attributes back: its nodes and edges are
-        current, its weights, biases, Adam states and windows may be stale. Free."""
+        current, its weights, biases, optimizer states and windows may be stale. Free."""
         return self._G
 
     def invalidate(self) -> None:
@@ -228,13 +242,12 @@ class FastEngine:
         loss, dout = loss_and_logit_grad(self.loss, A[lay.out_positions], target)
         g = self.passes.backward(bf, dout, st.theta)
         # the activations window: batch means before the update
-        st.record_activations(A[lay.n_fixed:], X.shape[0])
+        st.record_activations(A[lay.n_fixed:lay.n_positions], X.shape[0])
         self._dirty = True
         if not np.isfinite(g).all():
-            # as optim.adam_step: the activations are recorded, nothing is updated
+            # as optim.optimizer_step: the activations are recorded, nothing is updated
             raise ValueError("gradient contains NaN or inf")
-        st.adam_step(g)
-        self.passes.params_updated(st.theta)
+        st.optimizer_step(g)
         return loss
 
     # --- the Structural Plasticity Module -------------------------------------------------
@@ -372,7 +385,6 @@ class FastEngine:
             self._compile(carry=True)
         elif pruned:
             self.edit_counts["delete"] += 1
-            self.passes.drop_params(lay.n_biases + np.asarray(pruned, dtype=np.intp))
             edits.delete_edges(lay, self.state, pruned)
             self.passes.reindex(lay, self.state.theta)
         elif added:

@@ -1,15 +1,17 @@
 """What a kernel of the fast engine is: the forward and backward passes over a layout.
 
-Invariant kept: **a kernel's derived arrays always follow the engine's current layout and
-parameter vector**. The engine tells it about every change: :meth:`Kernel.compile` after a new
-node order (a compile or a relay splice), :meth:`Kernel.reindex` after the parameter list
-changed with the node order kept (edges appended or deleted in place), :meth:`Kernel.drop_params`
-just before parameters are deleted, :meth:`Kernel.params_updated` after an optimizer step.
+Invariant kept: **a kernel's derived arrays always follow the engine's current layout**. The
+engine tells it about every change: :meth:`Kernel.compile` after a new node order (a compile or
+a relay splice), :meth:`Kernel.reindex` after the parameter list changed with the node order
+kept (edges appended or deleted in place). The parameters themselves are read from ``theta`` at
+every pass.
 
-Two kernels implement it: :mod:`smgrnn_ref.fast.kernel_numba` (a compiled loop over the nodes,
-the default when numba can be imported) and :mod:`smgrnn_ref.fast.kernel_numpy` (one matrix
-product per block). Both compute the same values up to rounding; each is deterministic, so a
-run with one kernel reproduces itself bit for bit.
+Two kernels implement it, both running the program of :mod:`smgrnn_ref.fast.tape` (the
+reference engine's arithmetic in the reference's order):
+:mod:`smgrnn_ref.fast.kernel_numba` (a compiled loop over the instances, the default when
+numba can be imported) and :mod:`smgrnn_ref.fast.kernel_numpy` (numpy element-wise operations,
+one stage and source rank at a time). They give the same bits as each other and as the
+reference engine (``tests/test_fast.py``, ``tests/test_fast_exact.py``).
 """
 
 from __future__ import annotations
@@ -59,15 +61,10 @@ class Kernel:
         """The parameter list changed, the node order did not."""
         raise NotImplementedError
 
-    def drop_params(self, params: np.ndarray) -> None:
-        """Parameters ``params`` (indices into ``theta``) are about to be deleted."""
-
-    def params_updated(self, theta: np.ndarray) -> None:
-        """``theta`` was changed in place (an optimizer step)."""
-
     def forward(self, X: np.ndarray, theta: np.ndarray):
         """Evaluate every node for the batch ``X`` (``batch x n_inputs``); return the work
-        arrays, whose ``A`` (``N x batch``) holds the values by position."""
+        arrays, whose ``A`` (``rows x batch``) holds the values, rows ``0..N-1`` by position
+        (each node's last instance, :mod:`smgrnn_ref.fast.tape`)."""
         raise NotImplementedError
 
     def backward(self, bf, dout: np.ndarray, theta: np.ndarray) -> np.ndarray:

@@ -1,53 +1,52 @@
-"""The numpy kernel of the fast engine: one matrix product per block.
+"""The numpy kernel of the fast engine: the program of :mod:`smgrnn_ref.fast.tape`, one stage
+(a block, or one sweep of a cyclic block) at a time, one source rank at a time.
 
-Invariant kept: **``Wt`` holds exactly the current parameters** -- ``Wt[pos(v), pos(u)] = w_uv``,
-``Wt[pos(v), 0] = b_v`` and zero everywhere else -- rewritten after every optimizer step (one
-``np.put``) and after every change of the parameter list (deleted parameters zeroed first).
+Invariant kept: **the numba kernel's bits, which are the reference's** -- the same operations
+in the same order, only grouped differently. No BLAS: a matrix product sums in an order chosen
+per CPU (``OPENBLAS_CORETYPE``), so every sum here is either element-wise (one term added to
+many rows at once) or :func:`numpy.sum` of a contiguous vector (numpy's pairwise summation,
+whose order is fixed).
 
-A block ``[s, e)`` only reads earlier positions, so it is evaluated by one product::
+Forward, per stage ``[lo, hi)`` (its instances read only earlier stages)::
 
-    A[s:e] = f( Wt[s:e, :s] @ A[:s] )          (row 0 of A is 1: the biases are column 0)
+    Z = b + 0
+    for r = 0, 1, ...:   Z[rows with an r-th source] += w_r a[r-th source]     (ascending node id)
+    A = f(Z)                                   (tanh: smgrnn_ref.numerics.tanh, as the reference)
 
-and a cyclic block by ``K`` synchronous sweeps from zero (the evaluator's semantics)::
+Backward, stages in reverse::
 
-    a^(0) = 0,   a^(k) = f( Wt[s:e, :s] @ A[:s] + Wt[s:e, s:e] @ a^(k-1) ),   k = 1..K
+    D = 0
+    for r = 0, 1, ...:   D[rows with an r-th contribution] += w_r D[r-th contributor]
+                                                       (autograd's order; w = 1 for dL/dlogits)
+    D *= f'(Z)          (tanh: 1 - A^2; relu: 1, 1/2 at exactly zero as autograd's maximum, 0)
 
-The backward pass is written by hand: ``dL/dZ`` of a block is ``dL/dA * f'(Z)`` (``tanh``:
-``1 - A^2``; ``relu``: ``1``, ``1/2`` at exactly zero as autograd's ``maximum`` has it, else
-``0``; identity: ``1``), pulled from the later nodes that read the block
-(``Wt[e:, s:e].T @ dL/dZ[e:]``), and through the sweeps of a cyclic block in reverse. Weight
-gradients are ``sum_batch dL/dZ[v] * A[u]`` per edge; for an edge inside a cyclic block they
-are summed over the sweeps with the previous sweep's values.
+and each parameter's gradient is ``0 + sum over its uses (in order) of numpy.sum(a_src dL/dz_dst)``.
 
-The cost of a pass is about a constant per block (two numpy calls forward, two backward) plus
-the arithmetic, so deep graphs cost more than wide ones; ``Wt`` is ``N x N`` floats, so very
-large graphs need the numba kernel.
+The cost is about a constant per stage and source rank (a few numpy calls) plus the
+arithmetic, so deep graphs and nodes with many sources cost more than with the numba kernel,
+which is the default whenever numba is installed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import numerics
 from .compiler import IDENTITY, RELU, TANH
 from .kernel import Kernel
+from .tape import build_program
 
-#: How an acyclic block applies its activations: all linear, identity rows then tanh rows,
-#: or anything else (relu present) run by run.
-_LINEAR, _TANH_ROWS, _MIXED = 0, 1, 2
-
-#: Weight gradients by one dense product ``Dz A^T`` then a gather, rather than a gather of
-#: both factors per parameter, while the graph has at most this many node pairs per parameter
-#: (measured: the dense product wins until the graph is quite sparse).
-DENSE_GRAD_PAIRS_PER_PARAM = 16
+#: Parameter uses whose products are formed at once in the gradient sums (a chunk of
+#: ``USE_CHUNK x batch`` doubles: 2 MB at batch 64).
+USE_CHUNK = 4096
 
 
 def act_forward(code: int, z: np.ndarray, out: np.ndarray) -> None:
     """``out[:] = f(z)`` for the activation ``code``."""
     if code == TANH:
-        np.tanh(z, out=out)
+        out[...] = numerics.tanh(z)
     elif code == IDENTITY:
-        if out is not z:
-            out[...] = z
+        out[...] = z
     else:
         np.maximum(z, 0.0, out=out)
 
@@ -58,215 +57,144 @@ def relu_slope(z: np.ndarray) -> np.ndarray:
     return (z > 0.0) + 0.5 * (z == 0.0)
 
 
-def act_grad(code: int, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
-    """``dL/dz = dL/da * f'(z)`` given ``z`` and ``a = f(z)``."""
+def act_grad(code: int, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> None:
+    """``da *= f'(z)`` in place, given ``z`` and ``a = f(z)``."""
     if code == TANH:
-        # tanh' = 1 - tanh^2 (autograd writes 1 / cosh^2: equal up to rounding)
-        return da * (1.0 - a * a)
-    if code == IDENTITY:
-        return da
-    return da * relu_slope(z)
+        # tanh' = 1 - tanh^2 (the derivative numerics.tanh gives autograd)
+        da *= 1.0 - a * a
+    elif code == RELU:
+        da *= relu_slope(z)
 
 
-def _block_modes(b, s, e, A, Dz, Fp, Z):
-    """``(mode, forward extra, backward extra)`` of the acyclic block ``b`` at ``[s, e)``."""
-    codes = [c for _, _, c in b.runs]
-    if RELU in codes:
-        # general: z kept for the relu slope, each run's activation on its rows
-        return _MIXED, (Z[s:e], b.runs, A[s:e]), (Z[s:e], b.runs, Fp[s:e])
-    if TANH in codes:
-        # identity rows (if any) first, then one tanh run: tanh in place on its rows
-        lo, hi, _ = b.runs[-1]
-        return _TANH_ROWS, A[s + lo:s + hi], (Dz[s + lo:s + hi], Fp[s + lo:s + hi])
-    return _LINEAR, None, None
+def _ranked(start: np.ndarray, stage_of_row: np.ndarray, stages: list, src: np.ndarray, param: np.ndarray) -> list:
+    """Per stage, ``(src, param, ranks)``: the sources and parameters of all its entries (of the
+    CSR ``start``) ordered by rank ``r = 0, 1, ...`` (the ``r``-th entry of every row that has
+    one), and per rank ``(a, b, local rows)`` -- its entries are ``[a, b)`` of those arrays,
+    ``local rows`` is ``None`` when it is the whole stage in order."""
+    n = int(start[-1])
+    rows = np.repeat(np.arange(len(start) - 1), np.diff(start))
+    rank = np.arange(n) - start[rows]
+    st = stage_of_row[rows]
+    order = np.lexsort((rows, rank, st))
+    rows, rank, st, src, param = rows[order], rank[order], st[order], src[order], param[order]
+    out = [(src[:0], param[:0], []) for _ in stages]
+    if n == 0:
+        return out
+    # the stages' stretches, and inside each the ranks' stretches
+    cut = np.flatnonzero((np.diff(rank) != 0) | (np.diff(st) != 0)) + 1
+    bounds = list(zip(np.concatenate(([0], cut)).tolist(), np.concatenate((cut, [n])).tolist()))
+    first = {}
+    for a, b in bounds:
+        s = int(st[a])
+        first.setdefault(s, a)
+        lo, hi, _ = stages[s]
+        whole = b - a == hi - lo  # every row of the stage, ascending: a slice does it
+        out[s][2].append((a - first[s], b - first[s], None if whole else rows[a:b] - lo))
+    for s, a in first.items():
+        b = a + sum(hi_ - lo_ for lo_, hi_, _ in out[s][2])
+        out[s] = (src[a:b], param[a:b], out[s][2])
+    return out
 
 
 class NumpyBuffers:
-    """Work arrays for one batch size and the per-block views into them (built once per
-    layout and batch size, so the block loops only call numpy kernels)."""
+    """Work arrays for one batch size (one program)."""
 
-    def __init__(self, layout, Wt: np.ndarray, dense_grad: bool, batch: int):
-        N, n_fixed = layout.n_positions, layout.n_fixed
-        self.A = np.empty((N, batch))  # node values; row 0 is the constant 1 that carries biases
+    def __init__(self, prog, batch: int):
+        R = prog.n_rows
+        self.A = np.zeros((R, batch))  # instance values; row 0 is the constant 1
         self.A[0] = 1.0
-        self.Dz = np.zeros((N, batch))  # dL/dz per node
-        self.Fp = np.empty((N, batch))  # 1 - A^2 (tanh slopes), computed for all rows at once
-        self.Z = np.empty((N, batch))  # pre-activations of relu blocks (their slope needs z)
-        self.GW = np.empty((N - n_fixed, N)) if dense_grad else None
-        self.sweeps = {}
-        self.fwd, self.bwd = [], []
-        A, Dz = self.A, self.Dz
-        for i, b in enumerate(layout.blocks):
-            s, e = b.s, b.e
-            if b.cyclic:
-                self.fwd.append((None, i, b, None, None))
-                self.bwd.append((None, i, b, None, None, None))
-                continue
-            mode, fx, bx = _block_modes(b, s, e, A, Dz, self.Fp, self.Z)
-            self.fwd.append((Wt[s:e, :s], A[:s], A[s:e], mode, fx))
-            outs = None
-            if b.out_slice is not None:
-                r0, r1, p0, p1 = b.out_slice
-                outs = (Dz[s + r0:s + r1], p0, p1, True)
-            elif b.outs:
-                outs = (Dz[s:e], np.array([r for r, _ in b.outs]), np.array([c for _, c in b.outs]), False)
-            # pull: dL/dA of the block from the later nodes that read it
-            self.bwd.append((Wt[e:, s:e].T, Dz[e:], Dz[s:e], mode, bx, outs))
-        self.bwd.reverse()
-        self.any_tanh = any(c == TANH for b in layout.blocks for _, _, c in b.runs)
+        self.Z = np.zeros((R, batch))  # pre-activations
+        self.D = np.zeros((R, batch))  # dL/da, then dL/dz; the loss rows hold dL/dlogits
 
 
 class NumpyKernel(Kernel):
-    """Block products over the dense transposed weight matrix ``Wt``."""
+    """The program by stages and ranks, numpy element-wise operations only."""
 
     name = "numpy"
 
-    def compile(self, layout, theta):
-        # a new node order: a new matrix (its size is the number of positions)
-        self.Wt = np.zeros((layout.n_positions, layout.n_positions))
-        super().compile(layout, theta)
-
     def reindex(self, layout, theta):
-        """Flat ``Wt`` indices of the parameters, the weight-gradient strategy, the internal
-        edges of cyclic blocks; writes the parameters into ``Wt``."""
+        """The program of the layout, grouped by stage and rank."""
+        old = getattr(self, "prog", None)
         self.layout = layout
-        psrc, pdst, N, n_fixed = layout.param_src, layout.param_dst, layout.n_positions, layout.n_fixed
-        self.wt_index = pdst * N + psrc  # flat index of every parameter in Wt
-        dense = (N - n_fixed) * N <= DENSE_GRAD_PAIRS_PER_PARAM * len(psrc)
-        self.grad_index = (pdst - n_fixed) * N + psrc  # ... and in the dense gradient GW
-        # edges with both ends in a cyclic block: (parameters, local dst, local src)
-        self.internal = {}
-        for i, b in enumerate(layout.blocks):
-            if b.cyclic:
-                inside = np.nonzero((pdst >= b.s) & (pdst < b.e) & (psrc >= b.s) & (psrc < b.e))[0]
-                self.internal[i] = (inside, pdst[inside] - b.s, psrc[inside] - b.s)
-        np.put(self.Wt, self.wt_index, theta)
-        for B, bf in list(self._buffers.items()):
-            if (bf.GW is not None) != dense:
-                del self._buffers[B]  # gradient strategy changed: rebuild the work arrays
-        self.dense_grad = dense
-
-    def drop_params(self, params):
-        self.Wt.flat[self.wt_index[params]] = 0.0
-
-    def params_updated(self, theta):
-        np.put(self.Wt, self.wt_index, theta)
+        pr = self.prog = build_program(layout, self.sweeps)
+        if old is None or old.n_rows != pr.n_rows:
+            self._buffers = {}
+        stage_of_row = np.zeros(pr.n_rows, dtype=np.intp)
+        for i, (lo, hi, _) in enumerate(pr.stages):
+            stage_of_row[lo:hi] = i
+        P = len(theta)
+        self.fwd_ranks = _ranked(pr.fwd_start, stage_of_row, pr.stages, pr.fwd_src, pr.fwd_param)
+        # weight -1 (dL/dlogits) reads the 1 appended to theta
+        pull_param = np.where(pr.pull_param >= 0, pr.pull_param, P)
+        self.pull_ranks = _ranked(pr.pull_start, stage_of_row, pr.stages, pr.pull_src, pull_param)
+        # the uses of every parameter, rank by rank (the r-th use of each parameter having one)
+        n = int(pr.use_start[-1])
+        par = np.repeat(np.arange(P), np.diff(pr.use_start))
+        rank = np.arange(n) - pr.use_start[par]
+        order = np.lexsort((par, rank))
+        cut = np.flatnonzero(np.diff(rank[order]) != 0) + 1
+        self.use_ranks = [(par[order][a:b], pr.use_src[order][a:b], pr.use_dst[order][a:b]) for a, b in
+                          zip(np.concatenate(([0], cut)).tolist(), np.concatenate((cut, [n])).tolist()) if b > a]
+        self.stage_bias = [pr.bias[lo:hi] for lo, hi, _ in pr.stages]
 
     def _new_buffers(self, batch):
-        return NumpyBuffers(self.layout, self.Wt, self.dense_grad, batch)
+        return NumpyBuffers(self.prog, batch)
 
     def forward(self, X, theta):
         bf = self.buffers(X.shape[0])
-        bf.A[1:self.layout.n_fixed] = X.T
-        matmul, tanh = np.matmul, np.tanh
-        for W, src, dst, mode, x in bf.fwd:
-            if W is None:
-                self._forward_cyclic(bf, src, dst)  # (block index, block)
-            elif mode == _TANH_ROWS:
-                # z = sum_i w_ij a_i + b_j (row 0 of A is 1: the biases), then tanh in place
-                # on the tanh rows; identity rows (outputs) keep z
-                matmul(W, src, out=dst)
-                tanh(x, out=x)
-            elif mode == _LINEAR:
-                matmul(W, src, out=dst)
-            else:
-                Zb, runs, Ab = x
-                matmul(W, src, out=Zb)
-                for lo, hi, code in runs:
-                    act_forward(code, Zb[lo:hi], Ab[lo:hi])
+        A, Z = bf.A, bf.Z
+        A[1:self.layout.n_fixed] = X.T
+        for (lo, hi, runs), bias, (src, param, ranks) in zip(self.prog.stages, self.stage_bias, self.fwd_ranks):
+            Zs = Z[lo:hi]
+            # z = b + 0
+            np.add(theta[bias][:, None], 0.0, out=Zs)
+            # + w a, one source rank at a time (ascending node id); the terms formed at once
+            terms = theta[param][:, None] * A[src]
+            for a, b, rows in ranks:
+                if rows is None:
+                    Zs += terms[a:b]
+                else:
+                    Zs[rows] += terms[a:b]
+            for rlo, rhi, code in runs:
+                act_forward(code, Zs[rlo:rhi], A[lo + rlo:lo + rhi])
         return bf
 
-    def _forward_cyclic(self, bf, i, b) -> None:
-        """K synchronous sweeps from zero over a cyclic block; the sweeps are kept for
-        the backward pass."""
-        s, e, Wt, A = b.s, b.e, self.Wt, bf.A
-        # the part from earlier nodes and the bias: constant over the sweeps
-        z_ext = Wt[s:e, :s] @ A[:s]
-        Wc = Wt[s:e, s:e]
-        a = np.zeros_like(z_ext)
-        sweeps = [(None, a)]
-        for _ in range(self.sweeps):
-            zk = z_ext + Wc @ a
-            a = np.empty_like(zk)
-            for lo, hi, code in b.runs:
-                act_forward(code, zk[lo:hi], a[lo:hi])
-            sweeps.append((zk, a))
-        A[s:e] = a
-        bf.sweeps[i] = sweeps
-
     def backward(self, bf, dout, theta):
-        A, Fp = bf.A, bf.Fp
-        doutT = dout  # n_out x batch, output index order (cyclic blocks)
-        doutP = dout[self.layout.out_perm]  # the same rows in position order (acyclic blocks)
-        if bf.any_tanh:
-            # tanh slopes of every node at once: cheaper than one call per block
-            np.multiply(A, A, out=Fp)
-            np.subtract(1.0, Fp, out=Fp)
-        matmul, multiply = np.matmul, np.multiply
-        internal = []
-        for Wp, dsrc, ddst, mode, x, outs in bf.bwd:
-            if Wp is None:
-                internal.append(self._backward_cyclic(bf, dsrc, ddst, doutT))
-                continue
-            # pull dL/dA of the block from the later nodes that read it
-            matmul(Wp, dsrc, out=ddst)
-            if outs is not None:
-                # + dL/dlogits on the output rows
-                v, a, b, contiguous = outs
-                if contiguous:
-                    np.add(v, doutP[a:b], out=v)
+        A, Z, D, pr = bf.A, bf.Z, bf.D, self.prog
+        D[pr.loss_row:] = dout
+        weights = np.concatenate((theta, [1.0]))
+        for (lo, hi, runs), (src, param, ranks) in zip(reversed(pr.stages), reversed(self.pull_ranks)):
+            Ds = D[lo:hi]
+            Ds[...] = 0.0
+            # dL/da = sum of w dL/dz over the uses, one contribution rank at a time (the
+            # contributors are in later stages: final), the terms formed at once
+            terms = weights[param][:, None] * D[src]
+            for a, b, rows in ranks:
+                if rows is None:
+                    Ds += terms[a:b]
                 else:
-                    v[a] += doutT[b]
-            if mode == _TANH_ROWS:
-                multiply(x[0], x[1], out=x[0])
-            elif mode == _MIXED:
-                Zb, runs, Fb = x
-                for lo, hi, code in runs:
-                    if code == TANH:
-                        ddst[lo:hi] *= Fb[lo:hi]
-                    elif code == RELU:
-                        ddst[lo:hi] *= relu_slope(Zb[lo:hi])
-        return self._weight_grads(bf, internal)
+                    Ds[rows] += terms[a:b]
+            # dL/dz = dL/da f'(z)
+            for rlo, rhi, code in runs:
+                act_grad(code, Z[lo + rlo:lo + rhi], A[lo + rlo:lo + rhi], Ds[rlo:rhi])
+        return self._param_grads(A, D, len(theta))
 
-    def _weight_grads(self, bf, internal) -> np.ndarray:
-        """Every parameter's gradient from the ``dL/dz`` of the pass (cyclic blocks' internal
-        edges from their sweeps)."""
-        A, Dz, n_fixed = bf.A, bf.Dz, self.layout.n_fixed
-        if self.dense_grad:
-            # dL/dw_uv = sum_batch dL/dz_v a_u for all pairs, then the parameters' entries
-            np.matmul(Dz[n_fixed:], A.T, out=bf.GW)
-            grad = np.take(bf.GW, self.grad_index)
-        else:
-            grad = np.einsum("kb,kb->k", Dz[self.layout.param_dst], A[self.layout.param_src])
-        for i, gWc in internal:
-            # inside a cyclic block the weight met a different a_u at every sweep
-            params, dst, src = self.internal[i]
-            grad[params] = gWc[dst, src]
+    @staticmethod
+    def _batch_sums(A, D, src, dst) -> np.ndarray:
+        """``numpy.sum(A[src[i]] * D[dst[i]])`` for every ``i`` (numpy's pairwise order per row),
+        in chunks of :data:`USE_CHUNK`."""
+        out = np.empty(len(src))
+        for a in range(0, len(src), USE_CHUNK):
+            b = a + USE_CHUNK
+            np.sum(A[src[a:b]] * D[dst[a:b]], axis=1, out=out[a:b])
+        return out
+
+    def _param_grads(self, A, D, P) -> np.ndarray:
+        """Every parameter's gradient: ``0 + `` its uses' batch sums, in order."""
+        grad = np.zeros(P)
+        for par, src, dst in self.use_ranks:
+            grad[par] += self._batch_sums(A, D, src, dst)
         return grad
 
-    def _backward_cyclic(self, bf, i, b, doutT):
-        """Back through the sweeps ``a^(k) = f(z_ext + Wc a^(k-1))`` of a cyclic block."""
-        s, e, Wt, Dz = b.s, b.e, self.Wt, bf.Dz
-        sweeps = bf.sweeps[i]
-        da = Wt[e:, s:e].T @ Dz[e:]
-        if b.outs:
-            for r, c in b.outs:
-                da[r] += doutT[c]
-        Wc = Wt[s:e, s:e]
-        dz = np.zeros_like(da)
-        gWc = np.zeros((e - s, e - s))
-        for k in range(len(sweeps) - 1, 0, -1):
-            zk, ak = sweeps[k]
-            dzk = np.empty_like(zk)
-            for lo, hi, code in b.runs:
-                dzk[lo:hi] = act_grad(code, zk[lo:hi], ak[lo:hi], da[lo:hi])
-            dz += dzk
-            gWc += dzk @ sweeps[k - 1][1].T
-            da = Wc.T @ dzk
-        # the bias and the weights from earlier nodes see the sum over the sweeps
-        Dz[s:e] = dz
-        return i, gWc
 
-
-__all__ = ["DENSE_GRAD_PAIRS_PER_PARAM", "act_forward", "relu_slope", "act_grad", "NumpyBuffers",
-           "NumpyKernel"]
+__all__ = ["USE_CHUNK", "act_forward", "relu_slope", "act_grad", "NumpyBuffers", "NumpyKernel"]

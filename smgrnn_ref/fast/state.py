@@ -1,4 +1,4 @@
-"""The numeric state of the fast engine: parameters, Adam moments, recorded windows.
+"""The numeric state of the fast engine: parameters, optimizer state, recorded windows.
 
 Invariant kept: **a carried element's state is never re-read from the graph**. The state of a
 node or edge is read from its graph attributes once, when it becomes new to the arrays (at
@@ -10,8 +10,10 @@ or edge ``(u, v)``), whatever position or column the element gets.
 The arrays, for a layout with ``nb`` biases and ``E`` edges:
 
 * ``theta`` (``nb + E``): the biases in position order, then the weights in the layout's edge
-  order, with Adam's ``m``, ``v`` and per-parameter step counts ``t`` alongside, so one Adam
-  step is a handful of vectorised operations (:meth:`NumericState.adam_step`);
+  order, with the optimizer state alongside -- ``m``, ``v`` and per-parameter step counts
+  ``t``, the graph's ``adam_m``, ``adam_v``, ``adam_t`` (Adam's moments; SGD's momentum buffer
+  in ``m``, see :mod:`smgrnn_ref.optim`) -- so one optimizer step is a handful of vectorised
+  operations (:meth:`NumericState.optimizer_step`);
 * ring buffers ``updates`` (``T x E``) of the last ``T`` applied weight changes of every edge
   and ``activations`` (``T x nb``) of the recorded batch-mean activations, one row per
   training step for every column at once (the next rows to write: ``update_row``,
@@ -23,26 +25,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..optim import bias_correction
 from .decisions import ring_rows
 
-#: Smallest length of the ``1 - beta**t`` tables (they double when a step count outgrows them).
+#: Smallest length of the ``1 - beta^t`` tables (they double when a step count outgrows them).
 MIN_BIAS_TABLE = 1024
 
 
 class NumericState:
-    """Parameters, Adam state and ring buffers (see the module docstring).
+    """Parameters, optimizer state and ring buffers (see the module docstring).
 
     Parameters
     ----------
     T : int
         Window length.
-    adam : AdamConfig
+    optimizer : OptimizerConfig
     """
 
-    def __init__(self, T: int, adam):
-        self.T, self.adam = int(T), adam
-        # tables of 1 - beta**t computed with Python floats exactly as optim.adam_update does
-        # (repeated multiplication would drift from beta**t in the last bits)
+    def __init__(self, T: int, optimizer):
+        self.T, self.optimizer = int(T), optimizer
+        # tables of Adam's 1 - beta^t, each entry optim.bias_correction itself (repeated
+        # multiplication would drift from beta^t in the last bits)
         self.bias_correction1 = np.ones(1)
         self.bias_correction2 = np.ones(1)
         self.t_max = 0  # the largest step count (indexes the tables)
@@ -96,7 +99,7 @@ class NumericState:
         U, ucount = np.zeros((self.T, E)), np.zeros(E, dtype=np.int64)
         Act, acount = np.zeros((self.T, nb)), np.zeros(nb, dtype=np.int64)
         old_nb = self.n_biases
-        # kept nodes: their bias, Adam state and activation window
+        # kept nodes: their bias, optimizer state and activation window
         keep = np.nonzero(node_src >= 0)[0]
         if keep.size:
             old = node_src[keep]
@@ -108,7 +111,7 @@ class NumericState:
         if new.size:
             theta[new], m[new], v[new], t[new], Act[:, new], acount[new] = \
                 self.read_nodes(G, [layout.nodes[layout.n_fixed + i] for i in new.tolist()])
-        # kept edges: weight, Adam state and update window
+        # kept edges: weight, optimizer state and update window
         n = int((edge_src >= 0).sum())  # carried edges are the first n (the layout's edge order)
         if n:
             old = edge_src[:n]
@@ -173,16 +176,35 @@ class NumericState:
         np.minimum(self.activation_count + 1, self.T, out=self.activation_count)
         self.activation_row = (self.activation_row + 1) % self.T
 
-    def adam_step(self, g: np.ndarray) -> None:
-        """One Adam step on every parameter with gradient ``g``; every edge's window records
-        its applied change ``Delta w``.
+    def optimizer_step(self, g: np.ndarray) -> None:
+        """One optimizer step on every parameter with gradient ``g``; every edge's window
+        records its applied change ``Delta w``.
 
         The same floating-point operations in the same order as
-        :func:`smgrnn_ref.optim.adam_update`, so the results are bit-for-bit the reference's.
+        :func:`smgrnn_ref.optim.adam_update` / :func:`smgrnn_ref.optim.sgd_update`, so the
+        results are bit-for-bit the reference's.
         """
-        a, m, v, t = self.adam, self.m, self.v, self.t
-        t += 1
+        self.t += 1
         self.t_max += 1  # the largest step count: every count grew by one
+        delta = self._adam_delta(g) if self.optimizer.name == "adam" else self._sgd_delta(g)
+        self.theta += delta
+        # Delta w_{k,t}: every edge's window gets this step's change
+        self.updates[self.update_row] = delta[self.n_biases:]
+        np.minimum(self.update_count + 1, self.T, out=self.update_count)
+        self.update_row = (self.update_row + 1) % self.T
+
+    def _sgd_delta(self, g: np.ndarray) -> np.ndarray:
+        """SGD's ``Delta`` (:func:`smgrnn_ref.optim.sgd_update`); the buffer lives in ``m``."""
+        a, buf = self.optimizer, self.m
+        # buf <- mu buf + g
+        buf *= a.momentum
+        buf += g
+        # Delta = -lr buf
+        return -a.lr * buf
+
+    def _adam_delta(self, g: np.ndarray) -> np.ndarray:
+        """Adam's ``Delta`` (:func:`smgrnn_ref.optim.adam_update`), the moments updated."""
+        a, m, v, t = self.optimizer, self.m, self.v, self.t
         if self.t_max >= len(self.bias_correction1):
             self.ensure_bias_tables(self.t_max)
         # m <- beta1 m + (1 - beta1) g
@@ -198,22 +220,18 @@ class NumericState:
         np.sqrt(den, out=den)
         den += a.eps
         delta /= den
-        self.theta += delta
-        # Delta w_{k,t}: every edge's window gets this step's change
-        self.updates[self.update_row] = delta[self.n_biases:]
-        np.minimum(self.update_count + 1, self.T, out=self.update_count)
-        self.update_row = (self.update_row + 1) % self.T
+        return delta
 
     def ensure_bias_tables(self, t_max: int) -> None:
-        """Extend the ``1 - beta**t`` tables to cover step counts up to ``t_max``."""
+        """Extend the ``1 - beta^t`` tables to cover step counts up to ``t_max`` (Adam only)."""
         n = len(self.bias_correction1)
-        if t_max < n:
+        if t_max < n or self.optimizer.name != "adam":
             return
         n_new = max(2 * n, t_max + 1, MIN_BIAS_TABLE)
-        b1, b2 = self.adam.beta1, self.adam.beta2
-        # Python float ** int, the very expression of optim.adam_update
-        self.bias_correction1 = np.array([1.0 - b1**k for k in range(n_new)])
-        self.bias_correction2 = np.array([1.0 - b2**k for k in range(n_new)])
+        b1, b2 = self.optimizer.beta1, self.optimizer.beta2
+        # the very function optim.adam_update calls
+        self.bias_correction1 = np.array([bias_correction(b1, k) for k in range(n_new)])
+        self.bias_correction2 = np.array([bias_correction(b2, k) for k in range(n_new)])
 
     # --- writing back ---------------------------------------------------------------------
 
