@@ -37,10 +37,10 @@ WIDTHS = (0, 2, 4, 8, 16, 32, 64)
 SEEDS = (0, 1, 2, 3, 4)
 #: Hidden widths of the capacity probe's one-layer MLPs (0 is the linear student).
 PROBE_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128)
-#: growth-only's size cap (parameters), our choice: 100x a grown `full` student, affordable.
-MAX_PARAMS = 20_000
+#: growth-only's size cap offline (parameters), our choice (docs/growth.md): about 10x a grown `full` student.
+MAX_PARAMS = 5_000
 #: Relay births per `full` run that get a matched control fork.
-CONTROLS = 5
+CONTROLS = 3
 
 COLUMNS = ("tag", "optimizer", "lr", "momentum", "lambda_edge", "spm", "variant", "probe_width", "width", "seed",
            "hidden_nodes", "edges", "params", "test_loss", "train_loss_late", "capped", "steps_run", "births",

@@ -13,7 +13,7 @@ import pytest
 
 from smgrnn_ref.config import AdamConfig, GraphConfig, SPMConfig
 from smgrnn_ref.growth.births import birth_record, loss_change, loss_slope, matched_quiet_steps
-from smgrnn_ref.growth.ladder import capacity_needed, rank_table
+from smgrnn_ref.growth.ladder import capacity_needed, choose_lambda, choose_lr, geometric_mean, rank_table
 from smgrnn_ref.growth.offline import OfflineConfig, offline_config_from_dict, offline_config_to_dict, run_offline
 from smgrnn_ref.growth.teachers import TeacherSpec, make_teacher
 from smgrnn_ref.report import average_ranks, spearman_interval
@@ -147,6 +147,24 @@ def test_capacity_needed_by_hand():
     assert capacity_needed({0: 0.5, 4: 0.96, 8: 0.97}, higher_is_better=True) == 4
     with pytest.raises(ValueError, match="width 0"):
         capacity_needed({2: 0.1})
+
+
+def test_calibration_rules_by_hand():
+    # geometric mean of 0.001, 0.1 = sqrt(1e-4) = 0.01
+    assert math.isclose(geometric_mean([0.001, 0.1]), 0.01)
+    with pytest.raises(ValueError, match="positive"):
+        geometric_mean([0.1, 0.0])
+    # lr: gms 0.04, 0.0205 (0.02 * 1.025 is within 5% of 0.02), 0.02, inf -> tied 0.3 and 1.0: the smaller
+    assert choose_lr({0.1: [0.04], 0.3: [0.0205], 1.0: [0.02], 3.0: [float("inf")]}) == 0.3
+    assert choose_lr({0.1: [0.04], 0.3: [0.022], 1.0: [0.02]}) == 1.0  # 10% worse: no tie
+    with pytest.raises(ValueError, match="diverged"):
+        choose_lr({0.1: [float("nan")]})
+    # lambda: best gm 0.01 (at 0.001); acceptable up to 0.011: 0.001, 0.01 (0.0109), not 0.1 (0.02)
+    losses = {0.001: [0.01], 0.01: [0.0109], 0.1: [0.02]}
+    assert choose_lambda(losses, {0.001: [50, 60], 0.01: [20, 30], 0.1: [2, 3]}) == 0.01
+    # equal medians (25 and 25): the larger lambda
+    assert choose_lambda(losses, {0.001: [20, 30], 0.01: [25], 0.1: [2]}) == 0.01
+    assert choose_lambda(losses, {0.001: [10], 0.01: [25], 0.1: [2]}) == 0.001
 
 
 # --- the rank statistic ---------------------------------------------------------------------------

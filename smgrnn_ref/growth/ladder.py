@@ -41,6 +41,11 @@ GAP_CLOSED = 0.9
 #: (**our choice**; well under the smallest gap of a nonlinear teacher we measured, 0.06).
 GAP_FLOOR = 1e-3
 
+#: The SGD calibration's tie rules (**our choices**, docs/growth.md): learning rates within 5%
+#: of the best geometric mean test loss tie (the smaller wins); ``lambda_edge`` values within
+#: 10% of the best are acceptable (the smallest network wins).
+LR_TIE, LAMBDA_WITHIN = 0.05, 0.10
+
 #: Bootstrap replicates of the rank table and the Generator seed (as the study's spread check).
 N_BOOT, BOOT_SEED = 20_000, 0
 
@@ -125,6 +130,59 @@ def rank_table(rows: list, *, rung: str, size: str, by: tuple, rung_order=None,
             rec["rho"] = rec["low"] = rec["high"] = float("nan")
         out.append(rec)
     return out
+
+
+def geometric_mean(values) -> float:
+    """The geometric mean of positive losses; a non-finite value (a diverged run) gives ``inf``.
+
+    >>> round(geometric_mean([0.01, 1.0]), 12)
+    0.1
+    >>> geometric_mean([0.01, float("nan")])
+    inf
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size == 0 or np.any(v <= 0):
+        raise ValueError(f"geometric_mean needs positive values, got {v.tolist()}")
+    if not np.all(np.isfinite(v)):
+        return float("inf")
+    return float(np.exp(np.mean(np.log(v))))
+
+
+def choose_lr(losses: dict, *, tie: float = LR_TIE) -> float:
+    """The SGD learning rate of the calibration (docs/growth.md): the lowest geometric mean test
+    loss; a candidate within ``tie`` (relative) of the best counts as tied, and the smallest tied
+    learning rate is chosen.
+
+    ``losses`` maps a learning rate to its runs' test losses.
+
+    >>> choose_lr({0.1: [0.02, 0.02], 0.3: [0.0195, 0.0195], 1.0: [0.05, float("nan")]})
+    0.1
+    >>> choose_lr({0.1: [0.04], 0.3: [0.02]})
+    0.3
+    """
+    g = {lr: geometric_mean(v) for lr, v in losses.items()}
+    best = min(g.values())
+    if not math.isfinite(best):
+        raise ValueError("every learning rate diverged")
+    return min(lr for lr, v in g.items() if v <= best * (1.0 + tie))
+
+
+def choose_lambda(losses: dict, sizes: dict, *, within: float = LAMBDA_WITHIN) -> float:
+    """The SGD ``lambda_edge`` of the calibration (docs/growth.md): of the candidates whose
+    geometric mean test loss is within ``within`` (relative) of the best candidate's, the one
+    with the smallest median hidden-node count; a tie goes to the larger ``lambda_edge``.
+
+    ``losses`` and ``sizes`` map a ``lambda_edge`` to its runs' test losses and final sizes.
+
+    >>> choose_lambda({0.01: [0.010], 0.1: [0.0105], 1.0: [0.02]}, {0.01: [40], 0.1: [12], 1.0: [3]})
+    0.1
+    >>> choose_lambda({0.01: [0.010], 0.1: [0.0105]}, {0.01: [12], 0.1: [12]})
+    0.1
+    """
+    g = {lam: geometric_mean(v) for lam, v in losses.items()}
+    best = min(g.values())
+    ok = [lam for lam, v in g.items() if v <= best * (1.0 + within)]
+    return min(ok, key=lambda lam: (float(np.median(sizes[lam])), -lam))
 
 
 def run_jobs(jobs: list, fn, *, workers: int = 1, progress=print) -> int:
@@ -215,5 +273,6 @@ def birth_figure(path, groups: dict, *, title: str = ""):
     return path
 
 
-__all__ = ["GAP_CLOSED", "GAP_FLOOR", "N_BOOT", "BOOT_SEED", "capacity_needed", "rank_table", "run_jobs",
+__all__ = ["GAP_CLOSED", "GAP_FLOOR", "LR_TIE", "LAMBDA_WITHIN", "N_BOOT", "BOOT_SEED", "capacity_needed",
+           "rank_table", "geometric_mean", "choose_lr", "choose_lambda", "run_jobs",
            "ladder_figure", "birth_figure"]

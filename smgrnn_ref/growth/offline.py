@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import AdamConfig, GraphConfig, SPMConfig, check_fields, config_from_dict, config_to_dict
+from ..config import GraphConfig, OptimizerConfig, SPMConfig, check_fields, config_from_dict, config_to_dict
 from ..distill.variants import variant_spm
 from ..engine import ENGINES, make_engine
 from ..events import RelayInserted
@@ -110,8 +110,8 @@ class OfflineConfig:
     teacher: dict = field(default_factory=dict)
     """Other :class:`~smgrnn_ref.growth.teachers.TeacherSpec` fields (``n_inputs``, ``gain``...)."""
 
-    optimizer: AdamConfig = field(default_factory=AdamConfig)
-    """The optimizer of the weights (:class:`smgrnn_ref.config.AdamConfig`)."""
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    """The optimizer of the weights (:class:`smgrnn_ref.config.OptimizerConfig`: Adam or SGD)."""
 
     spm: SPMConfig = field(default_factory=SPMConfig)
     """The ``full`` variant's SPM; the others derive theirs (:func:`~smgrnn_ref.distill.variant_spm`)."""
@@ -145,7 +145,7 @@ class OfflineConfig:
         return dataclasses.replace(self, **changes)
 
 
-_NESTED = {"optimizer": AdamConfig, "spm": SPMConfig, "graph": GraphConfig}
+_NESTED = {"optimizer": OptimizerConfig, "spm": SPMConfig, "graph": GraphConfig}
 
 
 def offline_config_to_dict(cfg: OfflineConfig) -> dict:
@@ -200,7 +200,7 @@ def build_student(cfg: OfflineConfig, rng: np.random.Generator):
 
 def new_engine(cfg: OfflineConfig, G, spm: SPMConfig):
     """An engine of ``cfg.engine`` around ``G`` with ``cfg``'s optimizer and loss."""
-    return make_engine(cfg.engine, G, adam=cfg.optimizer, spm=spm, loss=cfg.loss)
+    return make_engine(cfg.engine, G, optimizer=cfg.optimizer, spm=spm, loss=cfg.loss)
 
 
 def test_loss(engine, X, Y, loss: str) -> float:
