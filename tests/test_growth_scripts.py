@@ -1,0 +1,74 @@
+"""experiments/growth_teachers.py and growth_calibrate.py on tiny grids (seconds)."""
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_teacher_grid_is_resumable_and_reported(tmp_path):
+    teachers = load("growth_teachers")
+    argv = ["--out", str(tmp_path), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
+            "--seeds", "0", "1", "--steps", "40", "--variants", "full", "static", "mlp", "--controls", "0"]
+    teachers.main(argv)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
+    # 2 widths x 2 seeds x 3 variants, under <optimizer>/<lambda or nospm>/
+    assert len(files) == 12
+    assert "sgd_lr0.1/lambda3/full__w2__s1.json" in files and "sgd_lr0.1/nospm/mlp__w0__s0.json" in files
+    stamp = (tmp_path / files[0]).stat().st_mtime_ns
+    teachers.main(argv)  # nothing left to train: the files are not rewritten
+    assert (tmp_path / files[0]).stat().st_mtime_ns == stamp
+    with (tmp_path / "teachers.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12 and {r["variant"] for r in rows} == {"full", "static", "mlp"}
+    mlp = [r for r in rows if r["variant"] == "mlp"]
+    assert all(int(r["hidden_nodes"]) == 32 for r in mlp)  # the 16-16 MLP
+    assert {r["scope"] for r in csv.DictReader((tmp_path / "rank_table.csv").open())} == {"all rungs", "rungs >= 2"}
+
+
+def write_csv(path, rows):
+    cols = ["optimizer", "lr", "momentum", "spm", "variant", "lambda_edge", "seed", "test_loss", "hidden_nodes"]
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({"momentum": 0.0, "spm": "", "lambda_edge": "", **r})
+
+
+def test_calibration_applies_the_rules_and_ignores_held_out_seeds(tmp_path):
+    cal = load("growth_calibrate")
+    rows = []
+    for s in range(5):
+        rows += [{"optimizer": "sgd", "lr": 0.1, "variant": "mlp", "seed": s, "test_loss": 0.04, "hidden_nodes": 32},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "mlp", "seed": s, "test_loss": 0.01, "hidden_nodes": 32},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "full", "lambda_edge": 0.1, "seed": s, "test_loss": 0.02,
+                  "hidden_nodes": 4},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "full", "lambda_edge": 0.01, "seed": s, "test_loss": 0.0105,
+                  "hidden_nodes": 9},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "full", "lambda_edge": 0.001, "seed": s, "test_loss": 0.01,
+                  "hidden_nodes": 30}]
+    # a held-out seed that would win everything if it were read
+    rows.append({"optimizer": "sgd", "lr": 1.0, "variant": "mlp", "seed": 7, "test_loss": 1e-6, "hidden_nodes": 32})
+    write_csv(tmp_path / "teachers.csv", rows)
+    cal.main(["--runs", str(tmp_path)])
+    res = json.loads((tmp_path / "calibration.json").read_text())
+    # lr: 0.01 < 0.04; lambda: 0.001 best (0.01), 0.01 within 10% (0.0105) with fewer nodes, 0.1 twice as bad
+    assert res["lr"] == 0.3 and res["lambda_edge"] == 0.01
+    assert "1.0" not in res["lr_candidates"] and res["lr_candidates"]["0.3"]["runs"] == 5
+
+
+def test_calibration_without_runs_fails_clearly(tmp_path):
+    cal = load("growth_calibrate")
+    with pytest.raises(SystemExit, match="growth_calibrate: error"):
+        cal.main(["--runs", str(tmp_path)])
