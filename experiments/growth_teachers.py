@@ -131,8 +131,54 @@ def read_all(root: Path):
         rows.append(row)
         if row["variant"] == "full":
             key = (row["optimizer"], row["lr"], row["lambda_edge"], row["spm"])
-            births.setdefault(key, []).extend(rec["births"])
+            ctr = {c["step"]: c for c in rec["controls"]}
+            births.setdefault(key, []).extend(
+                dict(b, width=row["width"], seed=row["seed"], control=ctr.get(b["step"])) for b in rec["births"])
     return rows, births
+
+
+#: A birth counts as "still learning" when the loss fell by more than 1% over the window
+#: before it (``slope_before < STILL_LEARNING``), and its variance test as "close" when
+#: ``sigma^2 / (lambda_edge |mu|) < VAR_CLOSE`` (within a factor 10 of failing): **our choices**.
+STILL_LEARNING, VAR_CLOSE = -0.01, 10.0
+
+#: Columns of ``births.csv`` (one row per relay of a ``full`` run; the windows stay in the runs).
+BIRTH_COLUMNS = ("optimizer", "lr", "lambda_edge", "width", "seed", "step", "node", "mu", "sigma2", "osc_ratio",
+                 "var_ratio", "slope_before", "change_after", "removed_at", "control_effect", "control_relative")
+
+
+def birth_rows(births: dict) -> list:
+    """One flat row per birth; ``control_relative`` = effect / the loss without the relay."""
+    out = []
+    for (opt, lr, lam, _spm), bs in sorted(births.items(), key=str):
+        for b in bs:
+            c = b.get("control")
+            out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, **{k: b.get(k, "") for k in BIRTH_COLUMNS[3:13]},
+                        "control_effect": c["effect"] if c else "",
+                        "control_relative": c["effect"] / c["without_relay"] if c and c["without_relay"] > 0 else ""})
+    return out
+
+
+def birth_summary(rows: list) -> list:
+    """Per setting and rung: how many births, the medians of their statistics, and how often
+    the variance test was close (:data:`VAR_CLOSE`), the loss still falling (:data:`STILL_LEARNING`) or a control helped."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["optimizer"], r["lr"], r["lambda_edge"], r["width"]), []).append(r)
+    out = []
+    for (opt, lr, lam, w), rs in sorted(groups.items()):
+        col = lambda k: np.array([float(r[k]) for r in rs if r[k] != ""], dtype=float)  # noqa: E731
+        osc, var, slope, after, rel = (col(k) for k in ("osc_ratio", "var_ratio", "slope_before", "change_after",
+                                                         "control_relative"))
+        med = lambda v: float(np.nanmedian(v)) if np.isfinite(v).any() else ""  # noqa: E731
+        out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, "width": w, "births": len(rs),
+                    "runs": len({r["seed"] for r in rs}), "osc_ratio_median": med(osc), "var_ratio_median": med(var),
+                    "var_test_close_share": float(np.mean(var < VAR_CLOSE)) if var.size else "",
+                    "slope_before_median": med(slope), "still_learning_share": float(np.mean(slope[np.isfinite(slope)] < STILL_LEARNING))
+                    if np.isfinite(slope).any() else "", "change_after_median": med(after),
+                    "controls": rel.size, "control_relative_median": med(rel),
+                    "control_helped_share": float(np.mean(rel < 0)) if rel.size else ""})
+    return out
 
 
 def capacity_rows(rows) -> dict:
@@ -183,6 +229,11 @@ def report(root: Path) -> None:
     (root / "rank_table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     rungs_summary(root, rows)
+    brows = birth_rows(births)
+    if brows:
+        write_csv(root / "births.csv", brows, BIRTH_COLUMNS)
+        summary = birth_summary(brows)
+        write_csv(root / "births_summary.csv", summary, list(summary[0]))
     figures(root, rows, births)
 
 

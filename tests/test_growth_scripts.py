@@ -20,7 +20,7 @@ def load(name):
 def test_teacher_grid_is_resumable_and_reported(tmp_path):
     teachers = load("growth_teachers")
     argv = ["--out", str(tmp_path), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
-            "--seeds", "0", "1", "--steps", "40", "--variants", "full", "static", "mlp", "--controls", "0"]
+            "--seeds", "0", "1", "--steps", "300", "--variants", "full", "static", "mlp", "--controls", "0"]
     teachers.main(argv)
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
     # 2 widths x 2 seeds x 3 variants, under <optimizer>/<lambda or nospm>/
@@ -35,6 +35,24 @@ def test_teacher_grid_is_resumable_and_reported(tmp_path):
     mlp = [r for r in rows if r["variant"] == "mlp"]
     assert all(int(r["hidden_nodes"]) == 32 for r in mlp)  # the 16-16 MLP
     assert {r["scope"] for r in csv.DictReader((tmp_path / "rank_table.csv").open())} == {"all rungs", "rungs >= 2"}
+    n_births = sum(len(json.loads(p.read_text())["births"]) for p in tmp_path.rglob("full__*.json"))
+    assert n_births > 0  # SGD at lambda_edge 3 grows within 300 steps
+    births = list(csv.DictReader((tmp_path / "births.csv").open()))
+    assert len(births) == n_births
+
+
+def test_birth_summary_by_hand():
+    teachers = load("growth_teachers")
+    rows = [{"optimizer": "sgd", "lr": 0.1, "lambda_edge": 1.0, "width": 2, "seed": s, "osc_ratio": o, "var_ratio": v,
+             "slope_before": sl, "change_after": ca, "control_relative": cr}
+            for s, o, v, sl, ca, cr in ((0, 0.1, 5.0, -0.2, -0.1, -0.5), (0, 0.3, 50.0, 0.0, 0.1, ""),
+                                        (1, 0.2, 500.0, -0.005, 0.2, 0.25))]
+    (rec,) = teachers.birth_summary(rows)
+    assert rec["births"] == 3 and rec["runs"] == 2
+    assert rec["osc_ratio_median"] == 0.2 and rec["var_ratio_median"] == 50.0
+    assert rec["var_test_close_share"] == 1 / 3  # only 5 < 10
+    assert rec["still_learning_share"] == 1 / 3  # only -0.2 < -0.01
+    assert rec["controls"] == 2 and rec["control_relative_median"] == -0.125 and rec["control_helped_share"] == 0.5
 
 
 def write_csv(path, rows):
