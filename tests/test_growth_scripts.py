@@ -41,6 +41,27 @@ def test_teacher_grid_is_resumable_and_reported(tmp_path):
     assert len(births) == n_births
 
 
+def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
+    teachers, ship = load("growth_teachers"), load("growth_ship")
+    held = tmp_path / "held"
+    teachers.main(["--out", str(held), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
+                   "--seeds", "0", "1", "--steps", "300", "--variants", "full", "static", "--controls", "1"])
+    (held / "calibration.json").write_text(json.dumps({"lr": 0.1, "lambda_edge": 3.0}))
+    monkeypatch.setattr(ship, "WINDOW_WIDTH", 2)
+    monkeypatch.setattr(ship, "WINDOW_SEED", 1)
+    ship.main(["--held", str(held), "--cal", str(held), "--dest", str(tmp_path / "docs")])
+    res = tmp_path / "docs" / "results" / "growth"
+    (win,) = json.loads((res / "windows.json").read_text())
+    run = json.loads((held / "sgd_lr0.1" / "lambda3" / "full__w2__s1.json").read_text())
+    assert win["birth_steps"] == [b["step"] for b in run["births"]] and 0 < len(win["windows"]) <= ship.WINDOWS
+    shown = win["windows"][0]
+    (src,) = [b for b in run["births"] if b["step"] == shown["step"] and "window" in b][:1]
+    assert shown["window"] == src["window"]
+    sample = list(csv.DictReader((res / "births_sample.csv").open()))
+    assert len(sample) == min(ship.SAMPLE, len(list(csv.DictReader((held / "births.csv").open()))))
+    assert (tmp_path / "docs" / "img" / "growth_windows.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_birth_summary_by_hand():
     teachers = load("growth_teachers")
     rows = [{"optimizer": "sgd", "lr": 0.1, "lambda_edge": 1.0, "width": 2, "seed": s, "osc_ratio": o, "var_ratio": v,
