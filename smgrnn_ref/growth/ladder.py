@@ -188,7 +188,9 @@ def choose_lambda(losses: dict, sizes: dict, *, within: float = LAMBDA_WITHIN) -
 def run_jobs(jobs: list, fn, *, workers: int = 1, progress=print) -> int:
     """Run ``fn(config) -> dict`` for every ``(path, config)`` whose JSON file is missing, and
     write each result to its path atomically. Returns how many ran. A grid interrupted at any
-    point continues where it stopped when run again (finished runs are files)."""
+    point continues where it stopped when run again (finished runs are files); with one worker,
+    a job whose file appears while the grid runs is skipped, so two processes can share a grid
+    (started in opposite orders, they meet in the middle)."""
     todo = [(Path(p), c) for p, c in jobs if not Path(p).is_file()]
     if not todo:
         return 0
@@ -200,10 +202,14 @@ def run_jobs(jobs: list, fn, *, workers: int = 1, progress=print) -> int:
         os.replace(tmp, path)
 
     if workers <= 1:
+        ran = 0
         for i, (p, c) in enumerate(todo):
+            if p.is_file():  # another process of the same grid trained it meanwhile
+                continue
             write(p, fn(c))
+            ran += 1
             progress(f"[{i + 1}/{len(todo)}] {p}")
-        return len(todo)
+        return ran
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {pool.submit(fn, c): p for p, c in todo}
         for i, fut in enumerate(as_completed(futures)):
@@ -243,29 +249,35 @@ def ladder_figure(path, panels: list, *, rung_labels: list, title: str = ""):
     return path
 
 
+def _control_relative(b: dict) -> float:
+    c = b.get("control")
+    return c["effect"] / c["without_relay"] if c and c["without_relay"] > 0 else float("nan")
+
+
 def birth_figure(path, groups: dict, *, title: str = ""):
     """Histograms of the birth statistics, one row per group (``{label: [birth records]}``):
     ``log10 |mu|/sigma``, ``log10 sigma^2/(lambda |mu|)``, the loss slope before and the loss
-    change after the birth."""
+    change after the birth (clipped to [-1, 1]), and, where births carry a matched control
+    (``control``), its relative effect ``(L_with - L_without) / L_without`` (clipped too)."""
     from matplotlib.figure import Figure
 
     keys = [("osc_ratio", "log10 |mu|/sigma (test: < 0.5)", True),
             ("var_ratio", "log10 sigma^2/(lambda |mu|) (test: > 1)", True),
             ("slope_before", "loss change over the window before", False),
             ("change_after", "loss change in the 500 steps after", False)]
-    fig = Figure(figsize=(12, 2.4 * len(groups)), dpi=100, layout="constrained")
+    if any(b.get("control") for bs in groups.values() for b in bs):
+        keys.append(("control", "matched control: relative effect (< 0 helped)", False))
+    fig = Figure(figsize=(2.9 * len(keys), 2.3 * len(groups)), dpi=90, layout="constrained")
     axes = np.atleast_2d(fig.subplots(len(groups), len(keys)))
     for row, (label, births) in zip(axes, groups.items()):
         for ax, (k, name, log) in zip(row, keys):
-            v = np.array([b.get(k, np.nan) for b in births], dtype=float)
+            v = np.array([_control_relative(b) if k == "control" else b.get(k, np.nan) for b in births], dtype=float)
             v = v[np.isfinite(v) & ((v > 0) if log else True)]
-            if log:
-                v = np.log10(v)
+            v = np.log10(v) if log else np.clip(v, -1.0, 1.0)
             if v.size:
                 ax.hist(v, bins=40, color="C0", alpha=0.8)
-            if log:
-                ax.axvline(np.log10(0.5) if k == "osc_ratio" else 0.0, color="k", lw=0.8, ls="--")
-            ax.set_title(f"{label}: {name}" if ax is row[0] else name, fontsize=8)
+            ax.axvline(np.log10(0.5) if k == "osc_ratio" else 0.0, color="k", lw=0.8, ls="--")
+            ax.set_title(f"{label} ({v.size}): {name}" if ax is row[0] else f"{name} ({v.size})", fontsize=7)
             ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
