@@ -153,7 +153,7 @@ def birth_rows(births: dict) -> list:
     for (opt, lr, lam, _spm), bs in sorted(births.items(), key=str):
         for b in bs:
             c = b.get("control")
-            out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, **{k: b.get(k, "") for k in BIRTH_COLUMNS[3:13]},
+            out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, **{k: b.get(k, "") for k in BIRTH_COLUMNS[3:-2]},
                         "control_effect": c["effect"] if c else "",
                         "control_relative": c["effect"] / c["without_relay"] if c and c["without_relay"] > 0 else ""})
     return out

@@ -39,6 +39,9 @@ def test_teacher_grid_is_resumable_and_reported(tmp_path):
     assert n_births > 0  # SGD at lambda_edge 3 grows within 300 steps
     births = list(csv.DictReader((tmp_path / "births.csv").open()))
     assert len(births) == n_births
+    recs = [b for p in sorted(tmp_path.rglob("full__*.json")) for b in json.loads(p.read_text())["births"]]
+    removed = sorted(str(b["removed_at"]) for b in recs if "removed_at" in b)
+    assert removed and sorted(b["removed_at"] for b in births if b["removed_at"]) == removed
 
 
 def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
