@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from smgrnn_ref.growth.ladder import choose_lambda, choose_lr, geometric_mean
+from smgrnn_ref.growth.ladder import KL_FLOOR, choose_lambda, choose_lr, geometric_mean
 
 #: The calibration seeds (docs/growth.md); the held-out seeds 5-9 are never read here.
 CAL_SEEDS = (0, 1, 2, 3, 4)
@@ -46,7 +46,7 @@ def calibrate(rows: list) -> dict:
             by_lr.setdefault(float(r["lr"]), []).append(float(r["test_loss"]))
     if not by_lr:
         raise ValueError("no SGD mlp runs on the calibration seeds")
-    out = {"seeds": list(CAL_SEEDS), "lr_candidates": {str(lr): {"runs": len(v), "geometric_mean_test_kl": geometric_mean(v)}
+    out = {"seeds": list(CAL_SEEDS), "lr_candidates": {str(lr): {"runs": len(v), "geometric_mean_test_kl": geometric_mean(v, KL_FLOOR)}
                                                         for lr, v in sorted(by_lr.items())}}
     out["lr"] = lr = choose_lr(by_lr)
     losses: dict = {}
@@ -57,7 +57,9 @@ def calibrate(rows: list) -> dict:
             losses.setdefault(lam, []).append(float(r["test_loss"]))
             sizes.setdefault(lam, []).append(float(r["hidden_nodes"]))
     if losses:
-        out["lambda_candidates"] = {str(lam): {"runs": len(losses[lam]), "geometric_mean_test_kl": geometric_mean(losses[lam]),
+        # how the choice depends on the floor (the rule's one choice made after runs existed)
+        out["lambda_edge_by_floor"] = {f"{f:g}": choose_lambda(losses, sizes, floor=f) for f in (1e-12, 1e-9, 1e-6, 1e-3)}
+        out["lambda_candidates"] = {str(lam): {"runs": len(losses[lam]), "geometric_mean_test_kl": geometric_mean(losses[lam], KL_FLOOR),
                                                "median_hidden_nodes": float(np.median(sizes[lam]))}
                                     for lam in sorted(losses)}
         out["lambda_edge"] = choose_lambda(losses, sizes)
@@ -80,7 +82,7 @@ def main(argv=None) -> None:
         print(f"lambda_edge {lam:>6}: {c['runs']} full runs, geometric mean test KL {c['geometric_mean_test_kl']:.4g}, "
               f"median hidden nodes {c['median_hidden_nodes']:g}")
     if "lambda_edge" in res:
-        print(f"chosen lambda_edge: {res['lambda_edge']:g}")
+        print(f"chosen lambda_edge: {res['lambda_edge']:g} (by KL floor: {res['lambda_edge_by_floor']})")
 
 
 if __name__ == "__main__":

@@ -154,6 +154,9 @@ def test_calibration_rules_by_hand():
     assert math.isclose(geometric_mean([0.001, 0.1]), 0.01)
     with pytest.raises(ValueError, match="positive"):
         geometric_mean([0.1, 0.0])
+    # floored: -1e-19 and 1e-12 both read as 1e-12; sqrt(1e-12 * 1e-4) = 1e-8
+    assert math.isclose(geometric_mean([-1e-19, 1e-4], floor=1e-12), 1e-8)
+    assert choose_lambda({1.0: [1e-4, -1e-19], 10.0: [1e-4, 1e-12]}, {1.0: [5], 10.0: [5]}) == 10.0
     # lr: gms 0.04, 0.0205 (0.02 * 1.025 is within 5% of 0.02), 0.02, inf -> tied 0.3 and 1.0: the smaller
     assert choose_lr({0.1: [0.04], 0.3: [0.0205], 1.0: [0.02], 3.0: [float("inf")]}) == 0.3
     assert choose_lr({0.1: [0.04], 0.3: [0.022], 1.0: [0.02]}) == 1.0  # 10% worse: no tie

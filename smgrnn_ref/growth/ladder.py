@@ -46,6 +46,10 @@ GAP_FLOOR = 1e-3
 #: 10% of the best are acceptable (the smallest network wins).
 LR_TIE, LAMBDA_WITHIN = 0.05, 0.10
 
+#: A test KL below this is read as this (**our choice**, added when a student matched a linear
+#: teacher to machine precision and its KL rounded to <= 0, where a logarithm has no value).
+KL_FLOOR = 1e-12
+
 #: Bootstrap replicates of the rank table and the Generator seed (as the study's spread check).
 N_BOOT, BOOT_SEED = 20_000, 0
 
@@ -132,23 +136,27 @@ def rank_table(rows: list, *, rung: str, size: str, by: tuple, rung_order=None,
     return out
 
 
-def geometric_mean(values) -> float:
-    """The geometric mean of positive losses; a non-finite value (a diverged run) gives ``inf``.
+def geometric_mean(values, floor: float = 0.0) -> float:
+    """The geometric mean of losses, each raised to at least ``floor``; a non-finite value (a
+    diverged run) gives ``inf``.
 
     >>> round(geometric_mean([0.01, 1.0]), 12)
     0.1
     >>> geometric_mean([0.01, float("nan")])
     inf
+    >>> round(geometric_mean([-1e-19, 1e-8], floor=1e-12), 12)   # a KL that rounded below 0
+    1e-10
     """
     v = np.asarray(values, dtype=float)
+    v = np.where(np.isfinite(v), np.maximum(v, floor), v)
     if v.size == 0 or np.any(v <= 0):
-        raise ValueError(f"geometric_mean needs positive values, got {v.tolist()}")
+        raise ValueError(f"geometric_mean needs positive values (or a floor), got {v.tolist()}")
     if not np.all(np.isfinite(v)):
         return float("inf")
     return float(np.exp(np.mean(np.log(v))))
 
 
-def choose_lr(losses: dict, *, tie: float = LR_TIE) -> float:
+def choose_lr(losses: dict, *, tie: float = LR_TIE, floor: float = KL_FLOOR) -> float:
     """The SGD learning rate of the calibration (docs/growth.md): the lowest geometric mean test
     loss; a candidate within ``tie`` (relative) of the best counts as tied, and the smallest tied
     learning rate is chosen.
@@ -160,14 +168,14 @@ def choose_lr(losses: dict, *, tie: float = LR_TIE) -> float:
     >>> choose_lr({0.1: [0.04], 0.3: [0.02]})
     0.3
     """
-    g = {lr: geometric_mean(v) for lr, v in losses.items()}
+    g = {lr: geometric_mean(v, floor) for lr, v in losses.items()}
     best = min(g.values())
     if not math.isfinite(best):
         raise ValueError("every learning rate diverged")
     return min(lr for lr, v in g.items() if v <= best * (1.0 + tie))
 
 
-def choose_lambda(losses: dict, sizes: dict, *, within: float = LAMBDA_WITHIN) -> float:
+def choose_lambda(losses: dict, sizes: dict, *, within: float = LAMBDA_WITHIN, floor: float = KL_FLOOR) -> float:
     """The SGD ``lambda_edge`` of the calibration (docs/growth.md): of the candidates whose
     geometric mean test loss is within ``within`` (relative) of the best candidate's, the one
     with the smallest median hidden-node count; a tie goes to the larger ``lambda_edge``.
@@ -179,7 +187,7 @@ def choose_lambda(losses: dict, sizes: dict, *, within: float = LAMBDA_WITHIN) -
     >>> choose_lambda({0.01: [0.010], 0.1: [0.0105]}, {0.01: [12], 0.1: [12]})
     0.1
     """
-    g = {lam: geometric_mean(v) for lam, v in losses.items()}
+    g = {lam: geometric_mean(v, floor) for lam, v in losses.items()}
     best = min(g.values())
     ok = [lam for lam, v in g.items() if v <= best * (1.0 + within)]
     return min(ok, key=lambda lam: (float(np.median(sizes[lam])), -lam))
@@ -285,6 +293,6 @@ def birth_figure(path, groups: dict, *, title: str = ""):
     return path
 
 
-__all__ = ["GAP_CLOSED", "GAP_FLOOR", "LR_TIE", "LAMBDA_WITHIN", "N_BOOT", "BOOT_SEED", "capacity_needed",
+__all__ = ["GAP_CLOSED", "GAP_FLOOR", "LR_TIE", "LAMBDA_WITHIN", "KL_FLOOR", "N_BOOT", "BOOT_SEED", "capacity_needed",
            "rank_table", "geometric_mean", "choose_lr", "choose_lambda", "run_jobs",
            "ladder_figure", "birth_figure"]
