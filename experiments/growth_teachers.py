@@ -125,7 +125,7 @@ def row_of(path: Path, root: Path, rec: dict) -> dict:
 
 def read_all(root: Path):
     rows, births = [], {}
-    for p in sorted(root.rglob("*.json")):
+    for p in sorted(root.glob("*/*/*.json")):  # <optimizer>/<lambda or nospm>/<run>.json, not calibration.json
         rec = json.loads(p.read_text())
         row = row_of(p, root, rec)
         rows.append(row)
