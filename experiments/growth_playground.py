@@ -168,8 +168,9 @@ def report(out: Path) -> None:
     for t in sorted(table, key=lambda t: (t["optimizer"], t["lr"], t["lambda_edge"], t["setting"], t["kind"])):
         lines.append(f"| {t['optimizer']} | {t['lr']:g} | {t['lambda_edge']:g} | {t['setting'] or '-'} | {t['kind']} | "
                      f"{t['rho']:.2f} [{t['low']:.2f}, {t['high']:.2f}] | {' / '.join(f'{m:g}' for m in t['median_size'])} |")
-    lines += ["", "| optimizer | lr | dataset | static accuracy | full accuracy (per setting) | best probe | capacity needed (per seed) |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += ["", "| optimizer | lr | dataset | static accuracy | full accuracy (per setting) | MLP 16-16 accuracy | best probe "
+                  "| capacity needed (per seed) |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for (o, lr) in sorted({(r["optimizer"], r["lr"]) for r in rows}):
         for ds in DATASETS:
             rs = [r for r in rows if (r["optimizer"], r["lr"], r["dataset"]) == (o, lr, ds)]
@@ -182,10 +183,11 @@ def report(out: Path) -> None:
                     full.setdefault(f"lambda {r['lambda_edge']:g} {r['setting']}".strip(), []).append(r["test_accuracy"])
             best = [max(v.values()) for k, v in probes.items() if k[:3] == (o, lr, ds)]
             caps = [c for k, c in sorted(cap.items()) if k[:3] == (o, lr, ds)]
-            lines.append(f"| {o} | {lr:g} | {ds} | {np.mean(st):.3f} | " +
-                         "; ".join(f"{k}: {np.mean(v):.3f}" for k, v in sorted(full.items())) +
-                         f" | {np.mean(best):.3f} | {' '.join(map(str, caps))} |" if st and best else
-                         f"| {o} | {lr:g} | {ds} | - | - | - | - |")
+            mlp = [r["test_accuracy"] for r in rs if r["kind"] == "mlp"]
+            mean = lambda v: f"{np.mean(v):.3f}" if v else "-"  # noqa: E731
+            lines.append(f"| {o} | {lr:g} | {ds} | {mean(st)} | " +
+                         ("; ".join(f"{k}: {np.mean(v):.3f}" for k, v in sorted(full.items())) or "-") +
+                         f" | {mean(mlp)} | {mean(best)} | {' '.join(map(str, caps)) or '-'} |")
     (out / "rank_table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     pos = {d: i for i, d in enumerate(DATASETS)}
