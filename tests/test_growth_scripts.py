@@ -52,6 +52,7 @@ def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
     (held / "calibration.json").write_text(json.dumps({"lr": 0.1, "lambda_edge": 3.0}))
     monkeypatch.setattr(ship, "WINDOW_WIDTH", 2)
     monkeypatch.setattr(ship, "WINDOW_SEED", 1)
+    monkeypatch.setattr(ship, "WINDOW_SETTINGS", (("sgd", 3.0),))
     ship.main(["--held", str(held), "--cal", str(held), "--dest", str(tmp_path / "docs")])
     res = tmp_path / "docs" / "results" / "growth"
     (win,) = json.loads((res / "windows.json").read_text())
