@@ -3,7 +3,7 @@
 The Structural Plasticity Module (SPM) of SMGrNN (Jia & Zhou, "Self-Motivated Growing
 Neural Network for Adaptive Architecture via Local Structural Plasticity",
 arXiv 2512.12713) fixes some of its constants; others are left open by the paper and are
-**our choices** (see ``docs/choices.md`` and ``../shared/paper/NOTES.md``). Each field's
+**our choices** (see ``docs/paper.md`` and ``docs/choices.md``). Each field's
 docstring says which.
 
 Examples
@@ -260,10 +260,12 @@ class GraphConfig:
     """Initial input -> output weights are uniform in ``[-scale, scale]``. **Our choice**."""
 
     hidden_activation: str = "tanh"
-    """Activation of hidden nodes. **Our choice** (NOTES.md)."""
+    """Activation of hidden nodes. **Our choice** (docs/paper.md, section "What the paper leaves
+    open")."""
 
     output_activation: str = "identity"
-    """Output nodes are linear: they are logits. **Our choice** (NOTES.md)."""
+    """Output nodes are linear: they are logits. **Our choice** (docs/paper.md, section "What the
+    paper leaves open")."""
 
     def __post_init__(self):
         name = type(self).__name__
