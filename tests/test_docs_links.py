@@ -1,0 +1,186 @@
+"""The reading path stays inside the repository, and its links resolve.
+
+Checked on README.md, docs/**/*.md, the notebooks' Markdown cells and every file under
+``smgrnn_ref/``, ``tests/``, ``experiments/`` and ``benchmarks/`` (docstrings and comments):
+
+* no reference to a file outside the repository (the paper notes kept beside the project, a
+  machine's absolute paths, ``../`` out of the repository); docs/paper.md carries what a reader
+  needs from the paper;
+* every relative Markdown link (and image) resolves to a file of the repository, and its
+  ``#anchor``, when it points into a Markdown file, to a heading there (slugs as the site makes
+  them: Python-Markdown's ``toc`` slugify, duplicates suffixed ``_1``, ``_2``);
+* every ``docs/NAME.md`` a source file names exists, and so does the section it names
+  (``docs/paper.md, section "The paper's rules"``).
+
+The checker is tested on files made here with known faults, so a check that finds nothing
+because it looks at nothing fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: References to files that are not in a clone of the repository.
+OUTSIDE = re.compile(r"\.\./shared\b|shared/paper|NOTES\.md|paper-summary|/work/|/home/\w")
+
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+_CODE = re.compile(r"`[^`\n]*`")
+_LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$", re.M)
+_DOC_REF = re.compile(r"""docs/([\w/.-]+?\.md)(?:,?\s+sections?\s+["“]([^"”]+)["”])?""")
+
+
+def markdown_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def notebooks() -> list[Path]:
+    return sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def source_files() -> list[Path]:
+    return sorted(p for d in ("smgrnn_ref", "tests", "experiments", "benchmarks") for p in (ROOT / d).rglob("*")
+                  if p.suffix in {".py", ".md", ".json", ".js", ".html", ".css"} and "__pycache__" not in p.parts)
+
+
+def notebook_markdown(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def prose(text: str) -> str:
+    """``text`` without fenced code blocks and inline code (links there are examples)."""
+    return _CODE.sub("", _FENCE.sub("", text))
+
+
+def slugify(heading: str) -> str:
+    """The anchor the site gives a heading (Python-Markdown's toc extension, MkDocs' default):
+    the heading rendered, its tags stripped, entities unescaped, then slugified."""
+    import markdown
+    from markdown.extensions.toc import slugify as md_slugify
+
+    text = re.sub(r"<[^>]+>", "", markdown.markdown(heading))
+    return md_slugify(html.unescape(text), "-")
+
+
+@functools.lru_cache(maxsize=None)
+def anchors(path: Path) -> set[str]:
+    """Every heading anchor of a Markdown file (duplicates get ``_1``, ``_2``, as on the site)."""
+    seen: dict[str, int] = {}
+    out = set()
+    for m in _HEADING.finditer(_FENCE.sub("", path.read_text(encoding="utf-8"))):
+        slug = slugify(m.group(2))
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}_{n}")
+    return out
+
+
+def broken_links(path: Path, text: str, root: Path = ROOT) -> list[str]:
+    """The relative links in ``text`` (from file ``path``) that do not resolve inside ``root``."""
+    problems = []
+    for target in _LINK.findall(prose(text)):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I):
+            continue  # https:, mailto:: not a file of ours
+        file_part, _, anchor = target.partition("#")
+        dest = (path.parent / file_part).resolve() if file_part else path
+        if not dest.is_relative_to(root.resolve()):
+            problems.append(f"{target}: outside the repository")
+        elif not dest.exists():
+            problems.append(f"{target}: no such file")
+        elif anchor and dest.suffix == ".md" and anchor not in anchors(dest):
+            problems.append(f"{target}: no heading #{anchor} in {dest.name}")
+    return problems
+
+
+def bad_doc_refs(text: str, root: Path = ROOT) -> list[str]:
+    """``docs/NAME.md`` (and ``section "X"``) references in ``text`` that do not exist."""
+    problems = []
+    for name, section in _DOC_REF.findall(text):
+        doc = root / "docs" / name
+        if not doc.is_file():
+            problems.append(f"docs/{name}: no such page")
+        elif section and slugify(section) not in anchors(doc):
+            problems.append(f'docs/{name}, section "{section}": no such heading')
+    return problems
+
+
+# --- the repository -----------------------------------------------------------------------------
+
+
+def _rel(p: Path) -> str:
+    return str(p.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", markdown_files() + notebooks(), ids=_rel)
+def test_no_reference_to_a_file_outside_the_repository(path):
+    text = path.read_text(encoding="utf-8") if path.suffix == ".md" else json.dumps(
+        [c["source"] for c in json.loads(path.read_text(encoding="utf-8"))["cells"]])
+    assert not OUTSIDE.findall(text), OUTSIDE.findall(text)
+
+
+def test_no_source_file_refers_outside_the_repository():
+    offenders = [f"{_rel(p)}: {m}" for p in source_files() if p.name != Path(__file__).name
+                 for m in OUTSIDE.findall(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not offenders, offenders
+
+
+@pytest.mark.parametrize("path", markdown_files() + notebooks(), ids=_rel)
+def test_every_relative_link_resolves(path):
+    text = path.read_text(encoding="utf-8") if path.suffix == ".md" else notebook_markdown(path)
+    assert not broken_links(path, text), broken_links(path, text)
+
+
+def test_every_docs_page_a_source_names_exists_with_its_section():
+    problems = [f"{_rel(p)}: {msg}" for p in source_files() + markdown_files() + notebooks()
+                if p.name != Path(__file__).name for msg in bad_doc_refs(p.read_text(encoding="utf-8", errors="replace"))]
+    assert not problems, problems
+
+
+def test_the_checks_see_the_files():
+    names = {p.name for p in markdown_files()}
+    assert {"README.md", "index.md", "paper.md"} <= names
+    assert len(notebooks()) >= 5 and len(source_files()) > 50
+
+
+# --- the checker, on faults made here ------------------------------------------------------------
+
+
+def test_the_checker_finds_broken_files_anchors_and_escapes(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.md").write_text("# Title\n\n## The paper's rules\n\n## Title\n", encoding="utf-8")
+    page = tmp_path / "docs" / "b.md"
+    text = ("[ok](a.md) [ok](a.md#the-papers-rules) [dup](a.md#title_1) [self](#only) "
+            "[web](https://example.org/x.md) `[code](missing.md)` ![img](none.png) "
+            "[file](missing.md) [anchor](a.md#nowhere) [escape](../../outside.md)\n\n# Only\n")
+    page.write_text(text, encoding="utf-8")
+    assert broken_links(page, text, root=tmp_path) == [
+        "none.png: no such file", "missing.md: no such file", "a.md#nowhere: no heading #nowhere in a.md",
+        "../../outside.md: outside the repository"]
+
+
+def test_the_checker_finds_bad_page_and_section_references(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "paper.md").write_text("# P\n\n## The paper's rules\n", encoding="utf-8")
+    text = ('see docs/paper.md, section "The paper\'s rules"; docs/paper.md, section "Gone"; '
+            "docs/nowhere.md")
+    assert bad_doc_refs(text, root=tmp_path) == ['docs/paper.md, section "Gone": no such heading',
+                                                 "docs/nowhere.md: no such page"]
+
+
+def test_outside_references_are_recognised():
+    assert OUTSIDE.findall("see ../shared/paper/NOTES.md and /work/base/x") == ["../shared", "NOTES.md", "/work/"]
+    assert not OUTSIDE.findall("docs/paper.md, arXiv 2512.12713, runs/study")
+
+
+def test_slugs_are_the_sites():
+    assert slugify("Evaluation (`smgrnn_ref/evaluate.py`)") == "evaluation-smgrnn_refevaluatepy"
+    assert slugify("The paper's claims beside ours, claim by claim") == "the-papers-claims-beside-ours-claim-by-claim"
