@@ -266,7 +266,8 @@ _BODY = r"(?:(?!</script>).)*"
 _LOADERS = [
     re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S),
     re.compile(rf"<script[^>]*>{_BODY}(mermaid|html-manager|jupyter-js-widgets){_BODY}</script>", re.S | re.I),
-    re.compile(r'<script[^>]+src="(https?:)?//[^"]*"[^>]*>\s*</script>', re.I),
+    re.compile(r'<script[^>]+src="(https?:)?//[^"]*(require|html-manager|embed-amd|mathjax|mermaid)[^"]*"[^>]*>\s*</script>',
+               re.I),
 ]
 #: An element that makes the browser fetch ``src`` / ``href`` / ``data`` from another host (an
 #: ``<a href>`` to another site is a link, not a resource).
@@ -294,4 +295,10 @@ def on_post_page(output, page, config):
         output = loader.sub("", output)
     for hit in remote_resources(output):
         log.warning("%s: fetches a resource from another host: %s", page.file.src_uri, hit)
+    return output
+
+
+def on_post_template(output, template_name, config):
+    for hit in remote_resources(output):  # the 404 page and other theme templates
+        log.warning("%s: fetches a resource from another host: %s", template_name, hit)
     return output

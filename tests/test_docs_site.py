@@ -7,7 +7,7 @@ tiny test budgets (``tests/test_notebooks.py``'s ``SMALL_PARAMETERS``, through
 * every page of the navigation is there: the docs, each notebook with its figures (executed
   outputs), the API reference with its numpydoc sections;
 * no page makes a browser fetch anything from another host: checked on the HTML, and in
-  Chromium, where every request a page makes is recorded;
+  Chromium, where every request a page makes is recorded; search works from ``file://``;
 * the interactive viewer embedded by notebook 03 runs inside the built page and shows the run
   the notebook trained (its last step is the notebook's ``STEPS``);
 * notebook math is MathML and has a size on the page.
@@ -149,6 +149,17 @@ def test_the_embedded_viewer_runs_in_the_built_page(site, browser):
     kinds = [n["kind"] for n in viewer.evaluate("smgrnnViewer.debug.nodes()")]
     assert kinds.count("input") == 4 and kinds.count("output") == 2  # CartPole-v1: 4 observations, 2 actions
     assert not errors
+
+
+@pytest.mark.slow
+def test_search_works_from_the_file_system(site, browser):
+    tab, requests, errors = open_page(browser, page(site, "index.md"))
+    tab.keyboard.press("/")  # Material's search shortcut
+    tab.keyboard.type("is_unstable")
+    tab.wait_for_selector(".md-search-result__item a", timeout=15_000)
+    hits = tab.evaluate("Array.from(document.querySelectorAll('.md-search-result__item a'), a => a.href)")
+    assert any("api/spm.html" in h and "#smgrnn_ref.spm.is_unstable" in h for h in hits), hits
+    assert not [u for u in requests if not u.startswith(LOCAL)] and not errors
 
 
 @pytest.mark.slow
