@@ -80,6 +80,9 @@ def _fill_nav(items: list) -> bool:
 
 
 def on_config(config):
+    jupyter = config["plugins"].get("mkdocs-jupyter")
+    if jupyter is not None and jupyter.config["execute"]:
+        raise PluginError("mkdocs.yml: set mkdocs-jupyter's execute: false; docs/hooks.py executes the notebooks")
     if not _fill_nav(config["nav"] or []):
         raise PluginError(f"mkdocs.yml: no nav entry '{TUTORIALS_PLACEHOLDER}' for the tutorials")
     _patch_math()
@@ -235,7 +238,17 @@ def on_page_markdown(markdown, page, config, files):
     return _MD_LINK.sub(fix, markdown)
 
 
+#: reST's literal-block marker, which numpydoc docstrings use before an indented formula: the
+#: API pages render docstrings as Markdown, which shows it; "text::" reads "text:", a lone "::"
+#: goes.
+_RST_LITERAL = [(re.compile(r"<p>::</p>\s*"), ""), (re.compile(r"::</p>"), ":</p>")]
+
+
 def on_page_content(html, page, config, files):
+    if page.file.src_uri.startswith("api/"):
+        for pattern, repl in _RST_LITERAL:
+            html = pattern.sub(repl, html)
+        return html
     if not page.file.src_uri.startswith("notebooks/"):
         return html
     docs_dir = Path(config["docs_dir"]).resolve()
