@@ -198,7 +198,8 @@ def instability_margins(updates) -> tuple[float, float]:
         variance ratio     = sigma_k^2 / |mu_k|      (the second test needs > lambda_edge)
 
     A zero denominator gives ``inf``. Used by ``experiments/instability_margins.py`` to show
-    why a run does or does not grow (docs/results.md).
+    why a run does or does not grow (docs/calibration.md, section "Why CartPole `full` grows
+    late, or not at all (our analysis)").
 
     Parameters
     ----------
