@@ -10,7 +10,9 @@ Checked on README.md, docs/**/*.md, the notebooks' Markdown cells and every file
   ``#anchor``, when it points into a Markdown file, to a heading there (slugs as the site makes
   them: Python-Markdown's ``toc`` slugify, duplicates suffixed ``_1``, ``_2``);
 * every ``docs/NAME.md`` a source file names exists, and so does the section it names
-  (``docs/paper.md, section "The paper's rules"``).
+  (``docs/paper.md, section "The paper's rules"``);
+* every test docs/paper.md and docs/equations.md name beside a rule is a test function of
+  ``tests/``, and every function docs/paper.md names is one of the package's.
 
 The checker is tested on files made here with known faults, so a check that finds nothing
 because it looks at nothing fails.
@@ -143,6 +145,30 @@ def test_every_docs_page_a_source_names_exists_with_its_section():
     problems = [f"{_rel(p)}: {msg}" for p in source_files() + markdown_files() + notebooks()
                 if p.name != Path(__file__).name for msg in bad_doc_refs(p.read_text(encoding="utf-8", errors="replace"))]
     assert not problems, problems
+
+
+def test_every_test_the_paper_pages_name_exists():
+    """docs/paper.md and docs/equations.md put each rule beside the tests that check it: each
+    named test must be a test function of ``tests/``."""
+    defined = set()
+    for path in (ROOT / "tests").glob("test_*.py"):
+        defined |= set(re.findall(r"^def (test_\w+)\(", path.read_text(encoding="utf-8"), re.M))
+    for page in ("paper.md", "equations.md"):
+        named = set(re.findall(r"`(test_\w+)`", (ROOT / "docs" / page).read_text(encoding="utf-8")))
+        assert named and not named - defined, (page, sorted(named - defined))
+
+
+def test_every_function_the_paper_page_names_exists():
+    """The functions docs/paper.md names in its code column (``smgrnn_ref`` attributes)."""
+    import smgrnn_ref.engine, smgrnn_ref.evaluate, smgrnn_ref.graph, smgrnn_ref.losses, smgrnn_ref.spm  # noqa: E401
+
+    modules = [smgrnn_ref.spm, smgrnn_ref.graph, smgrnn_ref.evaluate, smgrnn_ref.losses, smgrnn_ref.engine]
+    text = (ROOT / "docs" / "paper.md").read_text(encoding="utf-8")
+    rows = [line.split("|")[2] for line in text.splitlines() if line.startswith("| ") and line.count("|") >= 4]
+    names = {n for row in rows for n in re.findall(r"`([a-z_][a-z0-9_]+)`", row)
+             if "_" in n and not n.startswith("test_")}
+    missing = sorted(n for n in names if not any(hasattr(m, n) for m in modules))
+    assert names and not missing, missing
 
 
 def test_the_checks_see_the_files():
