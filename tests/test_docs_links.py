@@ -210,3 +210,55 @@ def test_outside_references_are_recognised():
 def test_slugs_are_the_sites():
     assert slugify("Evaluation (`smgrnn_ref/evaluate.py`)") == "evaluation-smgrnn_refevaluatepy"
     assert slugify("The paper's claims beside ours, claim by claim") == "the-papers-claims-beside-ours-claim-by-claim"
+
+
+# --- the site's link rewriting (docs/hooks.py) ------------------------------------------------------
+
+
+def _hooks():
+    import importlib.util
+
+    pytest.importorskip("mkdocs")
+    spec = importlib.util.spec_from_file_location("smgrnn_docs_hooks", ROOT / "docs" / "hooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _site_files(tmp_path):
+    from mkdocs.structure.files import File, Files
+
+    docs = str(ROOT / "docs")
+    files = [File(p, docs, str(tmp_path), False) for p in ("index.md", "paper.md", "api/spm.md")]
+    files.append(File("notebooks/02_spm_step_by_step.ipynb", str(ROOT), str(tmp_path), False))
+    return Files(files)
+
+
+class _Page:
+    def __init__(self, file):
+        self.file = file
+
+
+def test_site_links_from_a_page_become_site_pages_or_plain_names(tmp_path):
+    hooks, files = _hooks(), _site_files(tmp_path)
+    config = {"docs_dir": str(ROOT / "docs")}
+    md = ("[nb](../notebooks/02_spm_step_by_step.ipynb#x) [src](../tests/test_spm.py) [p](paper.md#a) "
+          "[gone](../nowhere.md) [web](https://example.org) ![img](img/readme_topology.gif)")
+    out = hooks.on_page_markdown(md, _Page(files.get_file_from_path("index.md")), config, files)
+    assert out == ("[nb](notebooks/02_spm_step_by_step.ipynb#x) src [p](paper.md#a) "
+                   "[gone](../nowhere.md) [web](https://example.org) ![img](img/readme_topology.gif)")
+    # one level down, the same files are one more ../ away
+    md = "[nb](../../notebooks/02_spm_step_by_step.ipynb) [src](../../tests/test_spm.py) [wrong](../tests/test_spm.py)"
+    out = hooks.on_page_markdown(md, _Page(files.get_file_from_path("api/spm.md")), config, files)
+    assert out == "[nb](../notebooks/02_spm_step_by_step.ipynb) src [wrong](../tests/test_spm.py)"
+
+
+def test_site_links_from_a_notebook_point_at_the_built_pages(tmp_path):
+    hooks, files = _hooks(), _site_files(tmp_path)
+    config = {"docs_dir": str(ROOT / "docs")}
+    html = ('<a href="../docs/paper.md#the-papers-rules">the rules</a> <a href="../smgrnn_ref/spm.py">spm</a> '
+            '<a href="https://arxiv.org/abs/2512.12713">arXiv</a>')
+    out = hooks.on_page_content(html, _Page(files.get_file_from_path("notebooks/02_spm_step_by_step.ipynb")),
+                                config, files)
+    assert out == ('<a href="../paper.html#the-papers-rules">the rules</a> <span>spm</span> '
+                   '<a href="https://arxiv.org/abs/2512.12713">arXiv</a>')
