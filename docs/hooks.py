@@ -12,7 +12,10 @@ What they do, and why (docs/site.md has the reader's version):
   ``tests/test_notebooks.py`` (its ``_get_msg_in_slices`` says why: a missed zmq wake-up made an
   ``interact`` cell wait for the whole timeout). ``SMGRNN_DOCS_PARAMETERS`` (JSON,
   ``{"03_distill_cartpole.ipynb": {"STEPS": 120}}``) overrides values of a notebook's
-  ``parameters`` cell; the build test uses it for tiny budgets.
+  ``parameters`` cell; the build test uses it for tiny budgets. An executed copy is kept in
+  ``.cache/docs-notebooks/`` under a key of the notebook, its parameters and every file of
+  ``smgrnn_ref/`` (:func:`cache_key`), so a rebuild (``mkdocs serve``) after editing a page
+  executes nothing; ``SMGRNN_DOCS_CACHE=0`` executes every time.
 * **Math without a CDN.** Notebook Markdown math (``$...$``, ``$$...$$``) is converted to
   MathML at build time (``latex2mathml``), which browsers render natively, so the page loads no
   MathJax; the loaders nbconvert writes for MathJax, Mermaid, RequireJS and widgets are removed.
@@ -27,7 +30,7 @@ What they do, and why (docs/site.md has the reader's version):
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -158,13 +161,42 @@ def execute(path: Path, out_dir: Path, values: dict) -> Path:
     return out
 
 
+def cache_key(path: Path, values: dict) -> str:
+    """What an executed notebook depends on: its file, the parameters given to it, and every
+    source file of the package (a change anywhere in ``smgrnn_ref/`` executes it again)."""
+    h = hashlib.sha256(path.read_bytes())
+    h.update(json.dumps(values, sort_keys=True).encode())
+    for src in sorted((ROOT / "smgrnn_ref").rglob("*")):
+        if src.is_file() and "__pycache__" not in src.parts:
+            h.update(src.relative_to(ROOT).as_posix().encode() + b"\0" + src.read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _cache_dir() -> Path | None:
+    """``SMGRNN_DOCS_CACHE``: where executed notebooks are kept between builds (default
+    ``.cache/docs-notebooks``, git-ignored); ``0`` executes every notebook on every build."""
+    value = os.environ.get("SMGRNN_DOCS_CACHE", str(ROOT / ".cache" / "docs-notebooks"))
+    return None if value == "0" else Path(value)
+
+
 @event_priority(100)  # before mkdocs-jupyter's on_files, which turns .ipynb files into pages
 def on_files(files, config):
     out_dir = Path(tempfile.mkdtemp(prefix="smgrnn-docs-nb-"))
     _state["executed"] = out_dir
-    overrides = _overrides()
+    overrides, cache = _overrides(), _cache_dir()
     for path in notebooks():
-        execute(path, out_dir, overrides.get(path.name, {}))
+        values = overrides.get(path.name, {})
+        cached = cache / f"{path.stem}-{cache_key(path, values)}.ipynb" if cache else None
+        target = out_dir / "notebooks" / path.name
+        if cached is not None and cached.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached, target)
+            log.info("%s: executed copy from the cache (%s)", path.name, cached.name)
+        else:
+            execute(path, out_dir, values)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(target, cached)
         files.append(File(f"notebooks/{path.name}", str(out_dir), config["site_dir"],
                           config["use_directory_urls"]))
     return files

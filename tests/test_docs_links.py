@@ -262,3 +262,11 @@ def test_site_links_from_a_notebook_point_at_the_built_pages(tmp_path):
                                 config, files)
     assert out == ('<a href="../paper.html#the-papers-rules">the rules</a> <span>spm</span> '
                    '<a href="https://arxiv.org/abs/2512.12713">arXiv</a>')
+
+
+def test_the_notebook_cache_key_follows_the_notebook_and_its_parameters(tmp_path):
+    hooks = _hooks()
+    a, b, c = tmp_path / "a.ipynb", tmp_path / "b.ipynb", tmp_path / "c.ipynb"
+    a.write_text('{"cells": []}'), b.write_text('{"cells": []}'), c.write_text('{"cells": [1]}')
+    assert hooks.cache_key(a, {}) == hooks.cache_key(b, {}) != hooks.cache_key(c, {})
+    assert hooks.cache_key(a, {"STEPS": 1}) != hooks.cache_key(a, {}) != hooks.cache_key(a, {"STEPS": 2})

@@ -52,7 +52,8 @@ def tiny_parameters() -> dict:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, SMGRNN_DOCS_PARAMETERS=json.dumps(tiny_parameters()), NO_MKDOCS_2_WARNING="1")
+    env = dict(os.environ, SMGRNN_DOCS_PARAMETERS=json.dumps(tiny_parameters()), NO_MKDOCS_2_WARNING="1",
+               SMGRNN_DOCS_CACHE="0")  # execute every notebook, whatever an earlier build left
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-6000:]
