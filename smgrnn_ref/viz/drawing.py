@@ -361,9 +361,9 @@ def _draw_labels(ax, G, pos: dict, kinds: dict, ghosts: list, scale: _Scale, nod
                     zorder=5)
         # Inputs and outputs: always named (they are few), by id, then by index.
         if kinds[n] == "input":
-            ax.text(x - 0.035, y, node_name(G, n), ha="right", va="center", fontsize=8)
+            ax.text(x - 0.035, y, node_name(G, n), ha="right", va="center", fontsize=7.5)
         elif kinds[n] == "output":
-            ax.text(x + 0.035, y, node_name(G, n), ha="left", va="center", fontsize=8)
+            ax.text(x + 0.035, y, node_name(G, n), ha="left", va="center", fontsize=7.5)
     for n in ghosts:
         x, y = pos[n]
         ax.annotate(str(n), (x, y), xytext=(scale.shrink + 2, scale.shrink + 2), textcoords="offset points",

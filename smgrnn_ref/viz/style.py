@@ -19,7 +19,7 @@ PARENT_COLOR = "#F0E442"  # yellow, a relay's parent edge (as in the viewer)
 # The layout lives in the unit square (inputs at x=0, outputs at x=1); this fixed extent
 # leaves room for the "id (in i)" / "id (out j)" labels and never depends on the frame's
 # content, so nodes keep their place on screen from frame to frame.
-XLIM = (-0.24, 1.24)
+XLIM = (-0.16, 1.16)
 YLIM = (-0.06, 1.06)
 
 #: Marker area (points^2) of each node kind in a legend (drawn nodes are sized by the room
