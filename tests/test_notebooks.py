@@ -286,6 +286,20 @@ def test_exercises_have_hidden_solutions(name):
         assert "solution" not in before.metadata.get("tags", [])
 
 
+def test_notebook_run_directories_are_ignored_by_git():
+    """A reader's run writes under ``notebooks/runs/`` (each default ``OUT_DIR`` is relative and
+    under ``runs/``), which ``.gitignore`` lists: running the tutorials leaves nothing untracked."""
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/notebooks/runs/" in ignored
+    for path in NOTEBOOKS:
+        cell = parameters_cell(nbformat.read(path, as_version=4))
+        if cell is None or "OUT_DIR" not in assigned_names(cell.source):
+            continue
+        out = next(ast.literal_eval(n.value) for n in ast.parse(cell.source).body
+                   if isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "OUT_DIR" for t in n.targets))
+        assert Path(out).parts[0] == "runs" and not Path(out).is_absolute(), (path.name, out)
+
+
 def test_inject_parameters_overrides_and_rejects_unknown_names():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("STEPS = 3000\nOUT_DIR = 'runs/x'")])
     nb.cells[0].metadata["tags"] = ["parameters"]
