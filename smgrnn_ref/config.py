@@ -76,8 +76,9 @@ class SPMConfig:
     lambda_edge: float = 3.0
     """Instability threshold of edge-driven growth: edge ``k`` is unstable when
     ``|mu_k| < 0.5 sigma_k`` and ``sigma_k^2 > lambda_edge |mu_k|``. **Our choice**, calibrated:
-    docs/calibration.md (the paper does not give it; its useful scale is tied to the size of the
-    Adam updates, i.e. to ``OptimizerConfig.lr``)."""
+    docs/calibration.md (the paper does not give it). It has the units of a weight update, so its
+    useful scale is tied to the size of the updates, with Adam to ``OptimizerConfig.lr``: scale
+    it with the learning rate (docs/scales.md)."""
 
     tau_w: float = 0.03
     """Pruning magnitude threshold: candidate when ``|w_k| <= tau_w``. **Our choice**,
