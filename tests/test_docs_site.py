@@ -10,7 +10,8 @@ tiny test budgets (``tests/test_notebooks.py``'s ``SMALL_PARAMETERS``, through
   Chromium, where every request a page makes is recorded; search works from ``file://``;
 * the interactive viewer embedded by notebook 03 runs inside the built page and shows the run
   the notebook trained (its last step is the notebook's ``STEPS``);
-* notebook math is MathML and has a size on the page.
+* notebook math is MathML and has a size on the page;
+* exercise solutions (cells tagged ``solution``) are folded until the reader opens them.
 
 A failing cell fails the build: :func:`docs/hooks.py:execute` is run on a notebook that raises.
 """
@@ -161,6 +162,26 @@ def test_search_works_from_the_file_system(site, browser):
     hits = tab.evaluate("Array.from(document.querySelectorAll('.md-search-result__item a'), a => a.href)")
     assert any("api/spm.html" in h and "#smgrnn_ref.spm.is_unstable" in h for h in hits), hits
     assert not [u for u in requests if not u.startswith(LOCAL)] and not errors
+
+
+@pytest.mark.slow
+def test_exercise_solutions_are_folded_until_asked_for(site, browser):
+    import nbformat
+
+    for nb_path in NOTEBOOKS:
+        nb = nbformat.read(nb_path, as_version=4)
+        n = sum("solution" in c.metadata.get("tags", []) for c in nb.cells)
+        if not n:
+            continue
+        tab, _, errors = open_page(browser, page(site, f"notebooks/{nb_path.name}"))
+        folded = tab.locator("details.smgrnn-solution")
+        assert folded.count() == n, nb_path.name
+        cell = folded.first.locator(":scope > .jp-Cell")
+        assert not cell.is_visible()
+        folded.first.locator("summary").click()
+        assert cell.is_visible() and "Solution" in cell.inner_text()
+        assert not errors
+        tab.close()
 
 
 @pytest.mark.slow
