@@ -16,7 +16,7 @@ and writes, under ``--out``:
 The rung of an env is its position in ``--order`` (easiest first); the default is the order the
 capacity probe measured (docs/growth.md). Example::
 
-    python experiments/growth_gym.py --runs adam=/work/main/runs/study --runs sgd=runs/growth/gym_sgd \\
+    python experiments/growth_gym.py --runs adam=runs/study --runs sgd=runs/growth/gym_sgd \\
         --probe runs/growth/gym_probe --out runs/growth/gym
 """
 

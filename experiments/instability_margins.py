@@ -12,7 +12,7 @@ graph (the source of truth) and prints, over the edges with a full window:
 * ``sigma^2/|mu|`` (largest three): the variance test needs it above ``lambda_edge``;
 * how many edges pass each test and both.
 
-It is the measurement behind the "why CartPole grows late" paragraph of docs/results.md
+It is the measurement behind the "why CartPole grows late" section of docs/calibration.md
 (our analysis, not the paper's). Example::
 
     python experiments/instability_margins.py --env CartPole-v1 --seed 6 --steps 5000 --every 500 --tau-w 0.1

@@ -31,6 +31,23 @@ def _interrupted(out) -> int:
     return 130
 
 
+def _optimizer_flags(args) -> dict:
+    """``--optimizer`` / ``--lr`` as a partial ``OptimizerConfig`` dict (empty when neither is given)."""
+    return {k: v for k, v in (("name", args.optimizer), ("lr", args.lr)) if v is not None}
+
+
+def _with_optimizer(data: dict, opt: dict) -> dict:
+    """``data`` (a partial TrainConfig dict) with the ``opt`` fields over its optimizer's; a file
+    may still call the optimizer ``adam``, its former name."""
+    if not opt:
+        return data
+    key = "adam" if "adam" in data else "optimizer"
+    nested = data.get(key, {})
+    if not isinstance(nested, dict):
+        raise ValueError(f"TrainConfig.{key} must be a mapping, got {type(nested).__name__}")
+    return {**data, key: {**nested, **opt}}
+
+
 def _train(args) -> int:
     """``smgrnn-ref train``: a fresh distillation run, or ``--resume`` of an interrupted one."""
     from .distill import config_for_env, default_out_dir, load_config, read_config_dict, resume, train
@@ -62,6 +79,10 @@ def _train(args) -> int:
             for key, value in flags.items():  # options may only restate the run's config
                 if getattr(stored, key) != value:
                     raise ValueError(f"--resume: the run in {out} has {key}={getattr(stored, key)!r}, not {value!r}")
+            for key, value in _optimizer_flags(args).items():
+                if getattr(stored.optimizer, key) != value:
+                    raise ValueError(f"--resume: the run in {out} has optimizer.{key}="
+                                     f"{getattr(stored.optimizer, key)!r}, not {value!r}")
         try:
             summary = resume(out, steps=args.steps, progress=not args.no_progress)
         except KeyboardInterrupt:
@@ -73,7 +94,7 @@ def _train(args) -> int:
         data.update(teacher)
         if args.steps is not None:
             data["steps"] = args.steps
-        cfg = config_for_env(data)
+        cfg = config_for_env(_with_optimizer(data, _optimizer_flags(args)))
         out = args.out or default_out_dir(cfg.env_id, cfg.variant, cfg.seed)
         try:
             summary = train(cfg, out, force=args.force, progress=not args.no_progress)
@@ -111,9 +132,10 @@ def _experiment(args) -> int:
                                     ("steps", args.steps)) if v is not None}
         spec = GridSpec(**fields)
     overrides = {k: v for k, v in (("engine", args.engine), ("max_params", args.max_params)) if v is not None}
-    if overrides:
+    opt = _optimizer_flags(args)
+    if overrides or opt:
         spec = GridSpec(envs=spec.envs, variants=spec.variants, seeds=spec.seeds, steps=spec.steps,
-                        base={**spec.base, **overrides}, sweep=spec.sweep)
+                        base=_with_optimizer({**spec.base, **overrides}, opt), sweep=spec.sweep)
     try:
         counts = run_grid(spec, args.out, backend=args.backend, workers=args.workers, address=args.address,
                           progress=not args.no_progress, pictures=args.pictures)
@@ -177,6 +199,7 @@ def _view(args) -> int:
 def _add_train_parser(sub) -> None:
     """``smgrnn-ref train``: its options."""
     from .distill import VARIANTS
+    from .config import OPTIMIZERS
     from .engine import ENGINES
 
     p = sub.add_parser(
@@ -204,6 +227,9 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
     p.add_argument("--max-params", type=int, metavar="N",
                    help="stop early once the network has more than N parameters (default: no cap)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help="weight optimizer: adam (the paper's, default) or sgd (plain SGD, ours; momentum via --config)")
+    p.add_argument("--lr", type=float, help="optimizer step size (default: OptimizerConfig.lr, 0.003)")
     p.add_argument("--config", help="JSON file of TrainConfig fields (options given here override it)")
     p.add_argument("--resume", nargs="?", const=True, default=False, metavar="DIR",
                    help="continue the run in DIR (or --out) from its last checkpoint")
@@ -242,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_expert_parser(sub)
 
     from .distill import VARIANTS
+    from .config import OPTIMIZERS
     from .engine import ENGINES
     from .experiment import BACKENDS
 
@@ -260,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
     p.add_argument("--max-params", type=int, metavar="N",
                    help="stop each run early once its network has more than N parameters (default: no cap)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS,
+                   help="weight optimizer: adam (the paper's, default) or sgd (plain SGD, ours; momentum via the grid's base)")
+    p.add_argument("--lr", type=float, help="optimizer step size (default: OptimizerConfig.lr, 0.003)")
     p.add_argument("--out", default="runs/experiment", help="root directory of the grid's runs")
     p.add_argument("--backend", choices=BACKENDS, default="process",
                    help="process: a local process pool (default); ray: Ray tasks")

@@ -3,7 +3,7 @@
 The Structural Plasticity Module (SPM) of SMGrNN (Jia & Zhou, "Self-Motivated Growing
 Neural Network for Adaptive Architecture via Local Structural Plasticity",
 arXiv 2512.12713) fixes some of its constants; others are left open by the paper and are
-**our choices** (see ``docs/choices.md`` and ``../shared/paper/NOTES.md``). Each field's
+**our choices** (see ``docs/paper.md`` and ``docs/choices.md``). Each field's
 docstring says which.
 
 Examples
@@ -76,17 +76,18 @@ class SPMConfig:
     lambda_edge: float = 3.0
     """Instability threshold of edge-driven growth: edge ``k`` is unstable when
     ``|mu_k| < 0.5 sigma_k`` and ``sigma_k^2 > lambda_edge |mu_k|``. **Our choice**, calibrated:
-    docs/results.md (the paper does not give it; its useful scale is tied to the size of the
-    Adam updates, i.e. to ``OptimizerConfig.lr``)."""
+    docs/calibration.md (the paper does not give it). It has the units of a weight update, so its
+    useful scale is tied to the size of the updates, with Adam to ``OptimizerConfig.lr``: scale
+    it with the learning rate (docs/scales.md)."""
 
     tau_w: float = 0.03
     """Pruning magnitude threshold: candidate when ``|w_k| <= tau_w``. **Our choice**,
-    calibrated: docs/results.md (0.03 keeps more grown relays than 0.1 and improved Acrobot-v1
-    on both the calibration seeds and held-out seeds, stage D)."""
+    calibrated: docs/calibration.md (0.03 keeps more grown relays than 0.1 and improved
+    Acrobot-v1 on both the calibration seeds and held-out seeds)."""
 
     tau_delta: float = 1e-3
     """Pruning stagnation threshold: candidate when ``|mu_k| <= tau_delta``. **Our choice**,
-    calibrated: docs/results.md."""
+    calibrated: docs/calibration.md."""
 
     eta_prune: float = 0.8
     """Fraction of the pruning candidates ``W_t`` deleted at a pruning step.
@@ -98,16 +99,16 @@ class SPMConfig:
 
     rho_rand: float = 0.05
     """Random growth proposes ``m_t = max(floor(rho_rand N_t), 1)`` edges, ``N_t`` the
-    number of nodes. **Our choice**, calibrated: docs/results.md."""
+    number of nodes. **Our choice**, calibrated: docs/calibration.md."""
 
     init_weight_scale: float = 0.01
     """New edges (relay and random) get weights drawn uniformly from
     ``[-init_weight_scale, init_weight_scale]``; the paper only says ``|w_init| << 1``.
-    **Our choice**, calibrated: docs/results.md."""
+    **Our choice**, calibrated: docs/calibration.md."""
 
     allow_cycles: bool = False
     """Whether random growth may create directed cycles. **Our choice**, calibrated:
-    docs/results.md (off: cycles changed no return on CartPole and made growth-only runs several
+    docs/calibration.md (off: cycles changed no return on CartPole and made growth-only runs several
     times slower; the paper's graph is a general directed graph, evaluation of cycles is ours,
     see ``sweeps``)."""
 
@@ -206,7 +207,7 @@ class OptimizerConfig:
 
     lr: float = 0.003
     """Step size (Adam's alpha, SGD's learning rate). **Our choice**, calibrated for Adam:
-    docs/results.md. Its useful scale depends on the optimizer: an Adam step is about ``lr``
+    docs/calibration.md. Its useful scale depends on the optimizer: an Adam step is about ``lr``
     whatever the gradient, an SGD step is ``lr`` times the gradient."""
 
     beta1: float = 0.9
@@ -260,10 +261,12 @@ class GraphConfig:
     """Initial input -> output weights are uniform in ``[-scale, scale]``. **Our choice**."""
 
     hidden_activation: str = "tanh"
-    """Activation of hidden nodes. **Our choice** (NOTES.md)."""
+    """Activation of hidden nodes. **Our choice** (docs/paper.md, section "What the paper leaves
+    open")."""
 
     output_activation: str = "identity"
-    """Output nodes are linear: they are logits. **Our choice** (NOTES.md)."""
+    """Output nodes are linear: they are logits. **Our choice** (docs/paper.md, section "What the
+    paper leaves open")."""
 
     def __post_init__(self):
         name = type(self).__name__

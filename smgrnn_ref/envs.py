@@ -16,7 +16,7 @@ This module checks the spaces **before** any work starts (:func:`env_info`), so 
 ``--env`` fails with one clear line and touches nothing.
 
 The numbers in :data:`ENV_DEFAULTS` are **our choices** (the paper gives neither the number
-of training steps nor the SPM thresholds), set by our calibration (docs/results.md).
+of training steps nor the SPM thresholds), set by our calibration (docs/calibration.md).
 
 Examples
 --------
@@ -50,7 +50,7 @@ from .action_space import ActionSpace
 #: applied under the user's config file and command-line options by
 #: :func:`smgrnn_ref.distill.config_for_env`. Only what truly differs per environment lives here;
 #: an environment without a row gets none (then ``steps`` must be given).
-#: **Our choices**, calibrated (docs/results.md):
+#: **Our choices**, calibrated (docs/calibration.md):
 #:
 #: * ``steps`` = training steps (environment steps = optimizer steps = SPM steps). CartPole-v1:
 #:   5,000 (the calibration length). Acrobot-v1 and LunarLander-v3: 3,000; the ``full``
@@ -60,8 +60,8 @@ from .action_space import ActionSpace
 #: * CartPole-v1 only: Adam ``eps = 1e-4`` and ``lambda_edge = 0.3``. A linear policy nearly
 #:   solves CartPole, its distillation loss becomes tiny, and with ``eps = 1e-8`` Adam turns the
 #:   tiny, consistent gradients of the initial edges into full-size steps that drift for
-#:   thousands of steps, so edge-driven growth starts late or never (docs/results.md, "Why
-#:   CartPole grows late"). With these two values ``full`` keeps tens of hidden nodes on 19 of
+#:   thousands of steps, so edge-driven growth starts late or never (docs/calibration.md,
+#:   section "Why CartPole `full` grows late, or not at all (our analysis)"). With these two values ``full`` keeps tens of hidden nodes on 19 of
 #:   seeds 0-19 (seed 15 ends with 7); on Acrobot-v1 the same values did worse than the global
 #:   defaults (-75.1 against -72.2 over ten seeds), so the other environments keep those.
 #: * Pendulum-v1 (continuous torque; a linear student falls far short of the expert there,

@@ -2,8 +2,8 @@
 
 SMGrNN's graph ``G_t = (V_t, E_t)`` (Jia & Zhou, arXiv 2512.12713) is a general directed graph:
 skip connections and, when the configuration allows, cycles may emerge. Evaluation (our
-choice, NOTES.md) follows the strongly connected components (SCCs) of ``G`` in topological
-order:
+choice: docs/paper.md, section "What the paper leaves open") follows the strongly connected
+components (SCCs) of ``G`` in topological order:
 
 * an **acyclic component** is a single node, evaluated once::
 

@@ -53,7 +53,7 @@ KINDS = ("input", "hidden", "output")
 #: extensions, whose last bits differ between machines (and the SPM's decisions amplify a
 #: last-bit difference into a different graph).
 ACTIVATIONS = {
-    # tanh(z): hidden nodes (our choice, NOTES.md)
+    # tanh(z): hidden nodes (our choice: docs/paper.md, section "What the paper leaves open")
     "tanh": numerics.tanh,
     # z: output nodes are logits
     "identity": lambda z: z,

@@ -1,9 +1,10 @@
 """The Structural Plasticity Module (SPM): local rules that grow and prune ``G_t``.
 
 Jia & Zhou, "Self-Motivated Growing Neural Network for Adaptive Architecture via Local
-Structural Plasticity", arXiv 2512.12713 (rules as summarised in
-``shared/paper/NOTES.md``). The optimizer trains the weights; the SPM edits the structure
-from windowed, per-edge statistics of the weight updates ``Delta w_{k,t}`` only:
+Structural Plasticity", arXiv 2512.12713 (the rules in the paper's notation beside these
+functions: docs/paper.md, section "The paper's rules"). The optimizer trains the weights; the
+SPM edits the structure from windowed, per-edge statistics of the weight updates
+``Delta w_{k,t}`` only:
 
 1. **Edge-driven growth.** Edge ``k = (i -> j)`` is unstable when::
 
@@ -66,7 +67,8 @@ INSTABILITY_SIGMA_FACTOR = 0.5
 #: **Our choice** (the paper fixes small new weights, not the bias).
 RELAY_BIAS = 0.0
 
-#: Activation of a relay node: the hidden activation (tanh, our choice, NOTES.md).
+#: Activation of a relay node: the hidden activation (tanh, our choice: docs/paper.md, section
+#: "What the paper leaves open").
 RELAY_ACTIVATION = GraphConfig.hidden_activation
 
 #: Rejection-sampling attempts for one random edge before enumerating the exact pool.
@@ -144,9 +146,9 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
         unstable(k)  <=>  |mu_k| < 0.5 sigma_k   and   sigma_k^2 > lambda_edge |mu_k|
 
     Strict inequalities, as the paper writes them: equality is **not** unstable. Judged only
-    on a full window of ``T`` updates (**our choice**, NOTES.md): a shorter window is never
-    unstable, so a fresh edge (or one whose window was just cleared) is not judged on a few
-    noisy updates.
+    on a full window of ``T`` updates (**our choice**: docs/equations.md, section "Our choices
+    within the SPM"): a shorter window is never unstable, so a fresh edge (or one whose window
+    was just cleared) is not judged on a few noisy updates.
 
     Parameters
     ----------
@@ -196,7 +198,8 @@ def instability_margins(updates) -> tuple[float, float]:
         variance ratio     = sigma_k^2 / |mu_k|      (the second test needs > lambda_edge)
 
     A zero denominator gives ``inf``. Used by ``experiments/instability_margins.py`` to show
-    why a run does or does not grow (docs/results.md).
+    why a run does or does not grow (docs/calibration.md, section "Why CartPole `full` grows
+    late, or not at all (our analysis)").
 
     Parameters
     ----------
@@ -239,8 +242,9 @@ def insert_relay(G: nx.DiGraph, edge: tuple[int, int], rng: np.random.Generator,
     with ``c = cfg.init_weight_scale`` (the paper: ``|w_init| << 1``; uniform is our choice).
     ``r`` gets a never-used id, bias :data:`RELAY_BIAS` and activation
     :data:`RELAY_ACTIVATION`. Draw order: ``w_ir`` then ``w_rj``. The window of ``i -> j`` is
-    then cleared (**our choice**, the refractory rule of NOTES.md): otherwise the same
-    unstable window would spawn a relay at every growth step until it slides past.
+    then cleared (**our choice**, the refractory rule: docs/equations.md, section "Our choices
+    within the SPM"): otherwise the same unstable window would spawn a relay at every growth
+    step until it slides past.
 
     Parameters
     ----------

@@ -525,6 +525,26 @@ def test_cli_config_file_and_flags(tmp_path, capsys):
     assert "step 20," in io.out and "stopped early" not in io.out
 
 
+@pytest.mark.slow
+def test_cli_optimizer_flags_over_a_config_file_with_the_former_name(tmp_path, capsys):
+    # the file says "adam" (the former name of "optimizer"); --optimizer and --lr go over it
+    conf = tmp_path / "c.json"
+    data = train_config_to_dict(small_config(steps=12))
+    data["adam"] = {"eps": 1e-3}
+    del data["optimizer"]
+    conf.write_text(json.dumps(data))
+    out = tmp_path / "run"
+    code, io = run_cli(["--config", str(conf), "--optimizer", "sgd", "--lr", "0.05", "--out", str(out)], capsys)
+    assert code == 0, io.err
+    stored = json.loads((out / "config.json").read_text())["optimizer"]
+    assert (stored["name"], stored["lr"], stored["eps"]) == ("sgd", 0.05, 1e-3)
+    # a resume may only restate them
+    code, io = run_cli(["--resume", str(out), "--optimizer", "adam"], capsys)
+    assert code == 2 and "has optimizer.name='sgd', not 'adam'" in io.err
+    code, io = run_cli(["--config", str(conf), "--lr", "-1", "--out", str(tmp_path / "bad")], capsys)
+    assert code == 2 and "OptimizerConfig.lr must be >= 0.0" in io.err and not (tmp_path / "bad").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -266,3 +266,18 @@ def test_duplicate_runs_are_refused(tmp_path, spec):
     with pytest.raises(ValueError, match="holds the run .* twice"):
         expand_grid(GridSpec(**full), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_grid_optimizer_flags_reach_every_run(tmp_path):
+    from smgrnn_ref import cli
+
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"envs": ["CartPole-v1"], "variants": ["static"], "seeds": [0], "steps": 10,
+                                "base": dict(TINY, engine="reference", adam={"momentum": 0.5})}))
+    out = tmp_path / "runs"
+    assert cli.main(["experiment", "--grid", str(grid), "--out", str(out), "--optimizer", "sgd", "--lr", "0.2",
+                     "--workers", "1", "--no-progress"]) == 0
+    run = expand_grid(load_grid(grid), out)[0]
+    stored = json.loads((run.out_dir / "config.json").read_text())["optimizer"]
+    assert (stored["name"], stored["lr"], stored["momentum"]) == ("sgd", 0.2, 0.5)

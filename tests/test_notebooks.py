@@ -53,6 +53,13 @@ EXPECTED_FILES: dict[str, list[str]] = {
     "05_estimators_playground.ipynb": ["*_boundary.gif", "*_frames/frame_*.png"],
 }
 
+#: Notebooks that end with exercises, each with at least this many hidden solution cells.
+EXERCISES: dict[str, int] = {
+    "01_graph_and_forward.ipynb": 2,
+    "02_spm_step_by_step.ipynb": 2,
+    "06_from_scratch.ipynb": 2,
+}
+
 #: Per-cell timeout, seconds: generous for a loaded shared machine; the notebooks themselves
 #: are sized to run in well under a minute with the budgets above.
 CELL_TIMEOUT = 300
@@ -158,6 +165,11 @@ def execute_notebook(path: Path, workdir: Path, values: dict | None = None):
     return nb, time.perf_counter() - t0
 
 
+def solution_cells(nb) -> list:
+    """The code cells tagged ``solution`` (an exercise's answer, collapsed in Jupyter)."""
+    return [c for c in nb.cells if c.cell_type == "code" and "solution" in c.metadata.get("tags", [])]
+
+
 def displayed_pngs(nb) -> list[bytes]:
     """Every ``image/png`` output of the executed notebook, decoded."""
     images = []
@@ -186,10 +198,7 @@ def kernel_env(monkeypatch):
 
 def test_notebooks_are_found_and_numbered():
     numbers = [int(p.name[:2]) for p in NOTEBOOKS]
-    # distinct numbers from 01 up; a gap is allowed while a numbered notebook is still on its
-    # branch (07 was written while 06 was), at most one missing number
-    assert numbers and numbers[0] == 1 and len(set(numbers)) == len(numbers), [p.name for p in NOTEBOOKS]
-    assert numbers[-1] - len(numbers) <= 1, [p.name for p in NOTEBOOKS]
+    assert numbers and numbers == list(range(1, len(numbers) + 1)), [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.slow
@@ -205,6 +214,10 @@ def test_notebook_runs(path, tmp_path, kernel_env, patient_channels):
 
     # nothing was written next to the notebooks
     assert sorted(p.name for p in NB_DIR.iterdir()) == before
+    # the exercises' solutions ran (a failing assert in one would have failed the execution)
+    for cell in solution_cells(nb):
+        assert cell.execution_count is not None, cell.source[:80]
+        assert not any(o.get("output_type") == "error" for o in cell.outputs)
     # every displayed image is a non-empty PNG, and each tutorial shows at least one picture
     pngs = displayed_pngs(nb)
     assert pngs, f"{path.name} displayed no image"
@@ -243,12 +256,49 @@ def test_committed_notebook_is_small_and_well_formed(path):
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             assert output_bytes(out) < MAX_OUTPUT_BYTES, f"{path.name}: an output of {output_bytes(out)} bytes"
+    # committed stripped: no outputs, no execution counts (run them to see the figures)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: not stripped: {cell.source[:60]!r}"
     # the injected budget names parameters the notebook really has
     values = SMALL_PARAMETERS.get(path.name)
     if values:
         cell = parameters_cell(nb)
         assert cell is not None, f"{path.name} needs a cell tagged 'parameters'"
         assert set(values) <= assigned_names(cell.source)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_exercises_have_hidden_solutions(name):
+    """The exercises come after an "Exercises" heading; each solution is a code cell tagged
+    ``solution``, collapsed (``jupyter.source_hidden``), that checks itself with ``assert``
+    (test_notebook_runs runs them)."""
+    nb = nbformat.read(NB_DIR / name, as_version=4)
+    heading = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source]
+    assert heading, f"{name} has no '## Exercises' section"
+    solutions = solution_cells(nb)
+    assert len(solutions) >= EXERCISES[name], f"{name}: {len(solutions)} solution cells"
+    for cell in solutions:
+        assert nb.cells.index(cell) > heading[0]
+        assert cell.metadata.get("jupyter", {}).get("source_hidden") is True, cell.source[:60]
+        assert any(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(cell.source))), cell.source[:60]
+        # the cell before a solution poses the exercise: a stub to fill in, or its text
+        before = nb.cells[nb.cells.index(cell) - 1]
+        assert "solution" not in before.metadata.get("tags", [])
+
+
+def test_notebook_run_directories_are_ignored_by_git():
+    """A reader's run writes under ``notebooks/runs/`` (each default ``OUT_DIR`` is relative and
+    under ``runs/``), which ``.gitignore`` lists: running the tutorials leaves nothing untracked."""
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "/notebooks/runs/" in ignored
+    for path in NOTEBOOKS:
+        cell = parameters_cell(nbformat.read(path, as_version=4))
+        if cell is None or "OUT_DIR" not in assigned_names(cell.source):
+            continue
+        out = next(ast.literal_eval(n.value) for n in ast.parse(cell.source).body
+                   if isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "OUT_DIR" for t in n.targets))
+        assert Path(out).parts[0] == "runs" and not Path(out).is_absolute(), (path.name, out)
 
 
 def test_inject_parameters_overrides_and_rejects_unknown_names():

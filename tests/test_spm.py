@@ -1,6 +1,7 @@
 """Equation-level tests of the Structural Plasticity Module (smgrnn_ref.spm) and its events.
 
-Every expected value is worked out by hand in the test, from the rule as NOTES.md states it.
+Every expected value is worked out by hand in the test, from the rule as docs/paper.md states it
+(section "The paper's rules").
 Buffers use values such as 0.875, -0.375, 0.25 whose means and variances are exact binary
 fractions, so "equality at a threshold" really is equality in floating point.
 """

@@ -234,6 +234,30 @@ def test_every_step_shows_the_graph_the_logs_describe(readme_page):
             assert shown[pair] == pytest.approx(w, rel=1e-5, abs=1e-12), (t, pair)
 
 
+def test_inputs_and_outputs_are_named_by_id_then_index(readme_page):
+    """The graph canvas names every input and output as the text does: ``0 (in 0)``, ``4 (out 0)``
+    (id first, index second), read from the ``fillText`` calls of one redraw."""
+    page, run, _ = readme_page
+    page.js("""() => { const proto = CanvasRenderingContext2D.prototype; window.__texts = [];
+        window.__fillText = proto.fillText;
+        proto.fillText = function (t, ...rest) {
+            if (this.canvas.id === 'graph') window.__texts.push(String(t));
+            return window.__fillText.call(this, t, ...rest); }; }""")
+    try:
+        page.page.click("#btn-start")
+        page.page.focus("#slider")
+        page.page.keyboard.press("End")
+        page.page.wait_for_timeout(100)
+        texts = page.js("window.__texts")
+    finally:
+        page.js("() => { CanvasRenderingContext2D.prototype.fillText = window.__fillText; }")
+    g = _graph_json(run)
+    names = {f"{n['id']} ({'in' if n['kind'] == 'input' else 'out'} {n['index']})"
+             for n in g["nodes"] if n["kind"] != "hidden"}
+    assert names and names <= set(texts)
+    assert not any(t.startswith(("in ", "out ")) for t in texts)
+
+
 def test_a_clicked_edge_shows_the_weight_of_graph_json(readme_page):
     page, run, _ = readme_page
     g = _graph_json(run)

@@ -211,9 +211,11 @@ def test_draw_returns_axes_with_legend_and_ghosts():
     # the ghost of the pruned relay 5 is labelled with its id, at its place
     ghosts = [t for t in ax.texts if t.get_text() == "5"]
     assert len(ghosts) == 1 and tuple(ghosts[0].xy) == lay.positions[5]
-    # nodes are labelled by id; inputs and outputs by their index beside
-    texts = {t.get_text() for t in ax.texts}
-    assert {"0", "1", "2", "3", "4", "6", "in 0", "in 2", "out 1"} <= texts
+    # every node is named by its id: the hidden relay 6 inside; inputs 0-2 and outputs 3-4
+    # (index 0, 1) beside, the id first and the index second; no bare index label is left
+    texts = [t.get_text() for t in ax.texts]
+    assert sorted(texts) == sorted(["5", "6", "0 (in 0)", "1 (in 1)", "2 (in 2)", "3 (out 0)", "4 (out 1)"])
+    assert not any(t.startswith(("in ", "out ")) for t in texts)
     # marks: the candidates and a relay's parent get the viewer's halos and legend entries
     ax3 = draw(snapshot_to_graph(snaps[2]), layout=lay, candidate_edges=[(1, 4)], parent_edges=[(0, 3)])
     labels = [t.get_text() for t in ax3.get_legend().get_texts()]

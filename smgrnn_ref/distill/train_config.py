@@ -235,6 +235,8 @@ def _today_names(data: dict) -> dict:
 def train_config_to_dict(cfg: TrainConfig) -> dict:
     """A JSON-ready dict of ``cfg`` (nested configs as dicts, tuples as lists).
 
+    Examples
+    --------
     >>> train_config_to_dict(TrainConfig(steps=10, mlp_hidden=(4,)))["mlp_hidden"]
     [4]
     """

@@ -58,7 +58,7 @@ from ..rundir import (
     write_snapshot,
 )
 from .animation import animate, render_frames
-from .drawing import ARROW_EDGE_LIMIT, draw, legend_handles
+from .drawing import ARROW_EDGE_LIMIT, draw, legend_handles, node_name
 from .history import EdgeSpan, NodeSpan, RunHistory, build_history, snapshots_history
 from .layered_layout import Layout, layered_layout
 from .layout import graph_layout, run_layout, snapshots_layout
@@ -94,6 +94,7 @@ __all__ = [
     "snapshots_layout",
     "run_layout",
     "draw",
+    "node_name",
     "legend_handles",
     "render_frames",
     "animate",

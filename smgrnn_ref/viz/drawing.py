@@ -127,8 +127,8 @@ def draw(
 ):
     """Draw one SMGrNN graph.
 
-    Nodes are coloured by kind and labelled by id (inside the node while it is large enough;
-    inputs and outputs carry ``in i`` / ``out j`` beside them); edges are blue for positive
+    Nodes are coloured by kind and labelled by id (a hidden node inside, while it is large
+    enough; an input or output beside it, its index second: ``0 (in 0)``, ``4 (out 0)``); edges are blue for positive
     and vermillion for negative weights, with a width growing with ``|weight|`` up to
     ``weight_clip``. Added nodes get a thick green ring and added edges are drawn green.
     Removed nodes and edges are dashed grey ghosts at their old positions, the nodes labelled
@@ -317,20 +317,53 @@ def _draw_nodes(ax, G, pos: dict, kinds: dict, added_nodes: set, scale: _Scale) 
         ax.scatter(xy[:, 0], xy[:, 1], s=ring, facecolors="none", edgecolors=ADDED_COLOR, linewidths=2.5, zorder=4)
 
 
+def node_name(G, n) -> str:
+    """A node's label: its id, and for an input or output its index second.
+
+    The id is how the text, the events and the viewer name a node; the index says which
+    column of the input batch (``in i``) or which logit (``out j``) it is.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+    n : int
+        A node of ``G``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from smgrnn_ref.graph import empty_graph, add_hidden_node
+    >>> G = empty_graph(2, 1); h = add_hidden_node(G)
+    >>> node_name(G, 1), node_name(G, 2), node_name(G, h)
+    ('1 (in 1)', '2 (out 0)', '3')
+    """
+    kind = G.nodes[n].get("kind")
+    if kind == "input":
+        return f"{n} (in {G.nodes[n].get('index', n)})"
+    if kind == "output":
+        return f"{n} (out {G.nodes[n].get('index', n)})"
+    return str(n)
+
+
 def _draw_labels(ax, G, pos: dict, kinds: dict, ghosts: list, scale: _Scale, node_labels: bool | None) -> None:
-    """Node ids inside the nodes (while they are large enough), ``in i`` / ``out j`` beside
-    the inputs and outputs, and the id of every ghost beside it."""
+    """Every node is named by its id, as the text and the events name it: a hidden node inside
+    (while it is large enough), an input or output beside it as ``id (in i)`` / ``id (out j)``,
+    its index second (the column of the input batch / the position of the logit); every ghost
+    by its id beside it."""
     for n in G.nodes:
         x, y = pos[n]
         r = scale.radius_px(kinds[n])
-        if (r >= LABEL_RADIUS_PX) if node_labels is None else node_labels:
+        if kinds[n] == "hidden" and ((r >= LABEL_RADIUS_PX) if node_labels is None else node_labels):
             ax.text(x, y, str(n), ha="center", va="center", fontsize=max(5.0, min(8.0, 1.1 * r * scale.pt_per_px)),
                     zorder=5)
-        # Inputs and outputs are also named by their index (their column / logit).
+        # Inputs and outputs: always named (they are few), by id, then by index.
         if kinds[n] == "input":
-            ax.text(x - 0.035, y, f"in {G.nodes[n].get('index', n)}", ha="right", va="center", fontsize=8)
+            ax.text(x - 0.035, y, node_name(G, n), ha="right", va="center", fontsize=7.5)
         elif kinds[n] == "output":
-            ax.text(x + 0.035, y, f"out {G.nodes[n].get('index', n)}", ha="left", va="center", fontsize=8)
+            ax.text(x + 0.035, y, node_name(G, n), ha="left", va="center", fontsize=7.5)
     for n in ghosts:
         x, y = pos[n]
         ax.annotate(str(n), (x, y), xytext=(scale.shrink + 2, scale.shrink + 2), textcoords="offset points",
@@ -355,4 +388,4 @@ def _style_axes(ax, title: str | None, legend: bool, parents: bool = False, cand
                   columnspacing=1.2)
 
 
-__all__ = ["ARROW_EDGE_LIMIT", "LABEL_RADIUS_PX", "draw", "legend_handles"]
+__all__ = ["ARROW_EDGE_LIMIT", "LABEL_RADIUS_PX", "draw", "legend_handles", "node_name"]

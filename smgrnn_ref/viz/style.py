@@ -17,8 +17,8 @@ CANDIDATE_COLOR = "#56B4E9"  # sky blue, a pruning candidate (as in the viewer)
 PARENT_COLOR = "#F0E442"  # yellow, a relay's parent edge (as in the viewer)
 
 # The layout lives in the unit square (inputs at x=0, outputs at x=1); this fixed extent
-# leaves room for the "in i" / "out j" labels and never depends on the frame's content,
-# so nodes keep their place on screen from frame to frame.
+# leaves room for the "id (in i)" / "id (out j)" labels and never depends on the frame's
+# content, so nodes keep their place on screen from frame to frame.
 XLIM = (-0.16, 1.16)
 YLIM = (-0.06, 1.06)
 

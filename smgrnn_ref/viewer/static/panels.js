@@ -369,7 +369,9 @@ function latestRow(t) {
 }
 
 function drawCurvesCursor(t) {
-  if (!curvesBase) return;
+  // a canvas not laid out yet (an <iframe srcdoc> parsed before its frame has a size, as on the
+  // documentation site) has no pixels to copy: drawImage would throw; the resize redraws it
+  if (!curvesBase || curvesBase.width === 0 || curvesBase.height === 0) return;
   curvesCtx.setTransform(1, 0, 0, 1, 0, 0);
   curvesCtx.clearRect(0, 0, curvesCanvas.width, curvesCanvas.height);
   curvesCtx.drawImage(curvesBase, 0, 0);

@@ -8,7 +8,7 @@ const COLORS = {
   halo: "#F0E442", candidate: "#56B4E9", select: "#000000",
 };
 const NODE_FILL = [COLORS.input, COLORS.hidden, COLORS.output];
-const MARGIN = { left: 48, right: 56, top: 16, bottom: 16 };
+const MARGIN = { left: 72, right: 80, top: 16, bottom: 16 }; // room for "12 (in 12)" / "14 (out 2)"
 // radius rule of smgrnn_ref.viz.layered_layout.node_radius: a fraction of the room, clipped
 const RADIUS = { max: 9, min: 1.5, fill: 0.42 };
 const WEIGHT_CLIP = 2.0; // |w| at which an edge's width saturates (as in the PNG frames)
@@ -293,7 +293,7 @@ function drawLabels(frame, marks) {
   const inside = hiddenRadius >= LABEL_RADIUS;
   for (const i of frame.nodes) {
     const kind = NODE_KIND[i];
-    if (kind !== 1 || inside) {
+    if (kind === 1 && inside) { // a hidden node: its id inside
       const size = Math.max(6, Math.min(11, RAD[i] * 1.1));
       ctx.font = `${size}px system-ui, sans-serif`;
       const text = String(NODE_ID[i]);
@@ -302,11 +302,11 @@ function drawLabels(frame, marks) {
         ctx.fillText(text, PX[i], PY[i], 2 * RAD[i] - 1);
       }
     }
-    if (kind !== 1) { // the input / output index beside the node
+    if (kind !== 1) { // an input / output beside the node: its id, then its index ("4 (out 0)")
       ctx.font = "11px system-ui, sans-serif";
       ctx.textAlign = kind === 0 ? "right" : "left";
       const dx = (RAD[i] + 4) * (kind === 0 ? -1 : 1);
-      ctx.fillText(kind === 0 ? `in ${NODE_INDEX[i]}` : `out ${NODE_INDEX[i]}`, PX[i] + dx, PY[i]);
+      ctx.fillText(nodeName(i), PX[i] + dx, PY[i]);
     }
   }
   // ghosts, new nodes and the selection are always named, beside the node
