@@ -290,6 +290,113 @@ def std_ratio_interval(a, b, rng: np.random.Generator, n_boot: int = 20_000,
     return float(ratio), low, high
 
 
+def average_ranks(values) -> np.ndarray:
+    """Ranks ``1..n`` of the last axis, ties sharing the mean of their ranks ("mid-ranks").
+
+    ``rank_i = #{j : x_j < x_i} + (#{j : x_j = x_i} + 1) / 2``, computed by comparison, so a
+    2-D array ranks each row on its own.
+
+    >>> average_ranks([10.0, 30.0, 20.0, 20.0]).tolist()
+    [1.0, 4.0, 2.5, 2.5]
+    """
+    x = np.asarray(values, dtype=float)
+    less = (x[..., None, :] < x[..., :, None]).sum(axis=-1)
+    equal = (x[..., None, :] == x[..., :, None]).sum(axis=-1)
+    return less + (equal + 1) / 2.0
+
+
+def _pearson_rows(rx: np.ndarray, ry: np.ndarray) -> np.ndarray:
+    """Pearson correlation of ``rx`` (one row) with every row of ``ry``; 0 for a flat row."""
+    dx = rx - rx.mean()
+    dy = ry - ry.mean(axis=-1, keepdims=True)
+    sxy = (dy * dx).sum(axis=-1)
+    syy = (dy * dy).sum(axis=-1)
+    sxx = float((dx * dx).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = sxy / np.sqrt(sxx * syy)
+    return np.where(syy > 0, r, 0.0)
+
+
+def spearman_interval(rungs, sizes, rng: np.random.Generator, n_boot: int = 20_000,
+                      level: float = 0.95) -> tuple[float, float, float]:
+    """Spearman's rank correlation between a ladder's rung and a size, with a bootstrap interval.
+
+    "Size tracks difficulty" (docs/growth.md) is a monotone association between the rung of a
+    difficulty ladder and the grown size over all ``(rung, seed)`` runs::
+
+        rho = Pearson(midrank(rung), midrank(size))
+
+    (ties share their mean rank; every run of a rung ties on the rung). The interval resamples
+    **seeds within each rung** (a stratified bootstrap: each replicate keeps every rung's
+    number of runs, so only the sizes are redrawn):
+
+        rho* = Pearson(midrank(rung), midrank(size*))
+
+    and is the ``(1 - level) / 2`` and ``(1 + level) / 2`` order statistics of the ``n_boot``
+    replicates (percentile bootstrap, outward-rounded as :func:`std_ratio_interval`). A
+    replicate whose sizes are all equal has no ranking and counts as ``rho* = 0``.
+
+    Parameters
+    ----------
+    rungs : array_like
+        The rung of each run (any ordered numbers: widths, rung indices).
+    sizes : array_like
+        The size of each run (hidden nodes, parameters), same length.
+    rng : numpy.random.Generator
+        Source of the resampling.
+    n_boot : int
+        Bootstrap replicates.
+    level : float
+        Coverage of the interval, in (0, 1).
+
+    Returns
+    -------
+    (rho, low, high) : tuple of float
+        ``rho`` is nan when every size is equal (nothing to rank).
+
+    Raises
+    ------
+    ValueError
+        For samples of different lengths, fewer than two rungs, a rung with a single run, or a
+        bad ``level`` / ``n_boot``.
+
+    Examples
+    --------
+    >>> rho, low, high = spearman_interval([0, 0, 1, 1], [1.0, 2.0, 3.0, 4.0], np.random.default_rng(0))
+    >>> round(rho, 6)   # midranks of the rungs 1.5, 1.5, 3.5, 3.5 against 1, 2, 3, 4
+    0.894427
+    >>> bool(low <= rho <= high)
+    True
+    """
+    x, y = np.asarray(rungs, dtype=float), np.asarray(sizes, dtype=float)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"rungs and sizes must be 1-D of the same length, got shapes {x.shape} and {y.shape}")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("rungs and sizes must be finite")
+    levels, counts = np.unique(x, return_counts=True)
+    if levels.size < 2 or counts.min() < 2:
+        raise ValueError(f"need at least two rungs with at least 2 runs each, got counts {counts.tolist()}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be >= 1, got {n_boot}")
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    rx = average_ranks(x)
+    rho = float(_pearson_rows(rx, average_ranks(y)[None, :])[0]) if np.ptp(y) > 0 else float("nan")
+    # stratified resampling: replicate b draws each rung's runs from that rung's runs
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    idx = np.concatenate([s + rng.integers(0, c, size=(n_boot, c)) for s, c in zip(starts, counts)], axis=1)
+    r_star = np.empty(n_boot)
+    for a in range(0, n_boot, 2048):  # chunks: the rank comparisons are n^2 per replicate
+        y_star = y[idx[a:a + 2048]]
+        r_star[a:a + 2048] = _pearson_rows(rx, average_ranks(y_star))
+    low = float(np.quantile(r_star, (1.0 - level) / 2.0, method="lower"))
+    high = float(np.quantile(r_star, (1.0 + level) / 2.0, method="higher"))
+    return rho, low, high
+
+
 __all__ = ["LATE_FRACTION", "TABLE_COLUMNS", "FINISHED", "CAPPED", "UNFINISHED", "late_return", "find_runs",
            "run_status", "run_record", "aggregate",
-           "write_table", "write_figures", "make_report", "std_ratio_interval"]
+           "write_table", "write_figures", "make_report", "std_ratio_interval", "average_ranks",
+           "spearman_interval"]

@@ -43,6 +43,7 @@ SMALL_PARAMETERS: dict[str, dict] = {
     "05_estimators_playground.ipynb": {"N_SAMPLES": 120, "MAX_ITER": 3, "RECORD_EVERY": 6,
                                        "GROWTH": {"init_weight_scale": 0.1, "max_iter": 4, "max_params": 2000},
                                        "OUT_DIR": TMP},
+    "07_what_drives_growth.ipynb": {"LIVE_STEPS": 300},
 }
 
 #: Files each notebook must write under its ``OUT_DIR`` (glob patterns, at least one match each).

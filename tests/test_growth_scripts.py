@@ -1,0 +1,117 @@
+"""experiments/growth_teachers.py and growth_calibrate.py on tiny grids (seconds)."""
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_teacher_grid_is_resumable_and_reported(tmp_path):
+    teachers = load("growth_teachers")
+    argv = ["--out", str(tmp_path), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
+            "--seeds", "0", "1", "--steps", "700", "--variants", "full", "static", "mlp", "--controls", "0"]
+    teachers.main(argv)
+    files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.json"))
+    # 2 widths x 2 seeds x 3 variants, under <optimizer>/<lambda or nospm>/
+    assert len(files) == 12
+    assert "sgd_lr0.1/lambda3/full__w2__s1.json" in files and "sgd_lr0.1/nospm/mlp__w0__s0.json" in files
+    stamp = (tmp_path / files[0]).stat().st_mtime_ns
+    teachers.main(argv)  # nothing left to train: the files are not rewritten
+    assert (tmp_path / files[0]).stat().st_mtime_ns == stamp
+    with (tmp_path / "teachers.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12 and {r["variant"] for r in rows} == {"full", "static", "mlp"}
+    mlp = [r for r in rows if r["variant"] == "mlp"]
+    assert all(int(r["hidden_nodes"]) == 32 for r in mlp)  # the 16-16 MLP
+    assert {r["scope"] for r in csv.DictReader((tmp_path / "rank_table.csv").open())} == {"all rungs", "rungs >= 2"}
+    n_births = sum(len(json.loads(p.read_text())["births"]) for p in tmp_path.rglob("full__*.json"))
+    assert n_births > 0  # SGD at lambda_edge 3 grows (and prunes) within 700 steps
+    births = list(csv.DictReader((tmp_path / "births.csv").open()))
+    assert len(births) == n_births
+    recs = [b for p in sorted(tmp_path.rglob("full__*.json")) for b in json.loads(p.read_text())["births"]]
+    removed = sorted(str(b["removed_at"]) for b in recs if "removed_at" in b)
+    assert removed and sorted(b["removed_at"] for b in births if b["removed_at"]) == removed
+
+
+def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
+    teachers, ship = load("growth_teachers"), load("growth_ship")
+    held = tmp_path / "held"
+    teachers.main(["--out", str(held), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
+                   "--seeds", "0", "1", "--steps", "300", "--variants", "full", "static", "--controls", "1"])
+    (held / "calibration.json").write_text(json.dumps({"lr": 0.1, "lambda_edge": 3.0}))
+    monkeypatch.setattr(ship, "WINDOW_WIDTH", 2)
+    monkeypatch.setattr(ship, "WINDOW_SEED", 1)
+    monkeypatch.setattr(ship, "WINDOW_SETTINGS", (("sgd", 3.0),))
+    ship.main(["--held", str(held), "--cal", str(held), "--dest", str(tmp_path / "docs")])
+    res = tmp_path / "docs" / "results" / "growth"
+    (win,) = json.loads((res / "windows.json").read_text())
+    run = json.loads((held / "sgd_lr0.1" / "lambda3" / "full__w2__s1.json").read_text())
+    assert win["birth_steps"] == [b["step"] for b in run["births"]] and 0 < len(win["windows"]) <= ship.WINDOWS
+    shown = win["windows"][0]
+    (src,) = [b for b in run["births"] if b["step"] == shown["step"] and "window" in b][:1]
+    assert shown["window"] == src["window"]
+    sample = list(csv.DictReader((res / "births_sample.csv").open()))
+    assert len(sample) == min(ship.SAMPLE, len(list(csv.DictReader((held / "births.csv").open()))))
+    assert (tmp_path / "docs" / "img" / "growth_windows.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_birth_summary_by_hand():
+    teachers = load("growth_teachers")
+    rows = [{"optimizer": "sgd", "lr": 0.1, "lambda_edge": 1.0, "width": 2, "seed": s, "osc_ratio": o, "var_ratio": v,
+             "slope_before": sl, "change_after": ca, "control_relative": cr}
+            for s, o, v, sl, ca, cr in ((0, 0.1, 5.0, -0.2, -0.1, -0.5), (0, 0.3, 50.0, 0.0, 0.1, ""),
+                                        (1, 0.2, 500.0, -0.005, 0.2, 0.25))]
+    (rec,) = teachers.birth_summary(rows)
+    assert rec["births"] == 3 and rec["runs"] == 2
+    assert rec["osc_ratio_median"] == 0.2 and rec["var_ratio_median"] == 50.0
+    assert rec["var_test_close_share"] == 1 / 3  # only 5 < 10
+    assert rec["still_learning_share"] == 1 / 3  # only -0.2 < -0.01
+    assert rec["controls"] == 2 and rec["control_relative_median"] == -0.125 and rec["control_helped_share"] == 0.5
+
+
+def write_csv(path, rows):
+    cols = ["optimizer", "lr", "momentum", "spm", "variant", "lambda_edge", "seed", "test_loss", "hidden_nodes"]
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for r in rows:
+            w.writerow({"momentum": 0.0, "spm": "", "lambda_edge": "", **r})
+
+
+def test_calibration_applies_the_rules_and_ignores_held_out_seeds(tmp_path):
+    cal = load("growth_calibrate")
+    rows = []
+    for s in range(5):
+        rows += [{"optimizer": "sgd", "lr": 0.1, "variant": "mlp", "seed": s, "test_loss": 0.04, "hidden_nodes": 32},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "mlp", "seed": s, "test_loss": 0.01, "hidden_nodes": 32},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "full", "lambda_edge": 0.1, "seed": s, "test_loss": 0.02,
+                  "hidden_nodes": 4},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "full", "lambda_edge": 0.01, "seed": s, "test_loss": 0.0105,
+                  "hidden_nodes": 9},
+                 {"optimizer": "sgd", "lr": 0.3, "variant": "full", "lambda_edge": 0.001, "seed": s, "test_loss": 0.01,
+                  "hidden_nodes": 30}]
+    # a held-out seed that would win everything if it were read
+    rows.append({"optimizer": "sgd", "lr": 1.0, "variant": "mlp", "seed": 7, "test_loss": 1e-6, "hidden_nodes": 32})
+    write_csv(tmp_path / "teachers.csv", rows)
+    cal.main(["--runs", str(tmp_path)])
+    res = json.loads((tmp_path / "calibration.json").read_text())
+    # lr: 0.01 < 0.04; lambda: 0.001 best (0.01), 0.01 within 10% (0.0105) with fewer nodes, 0.1 twice as bad
+    assert res["lr"] == 0.3 and res["lambda_edge"] == 0.01
+    assert "1.0" not in res["lr_candidates"] and res["lr_candidates"]["0.3"]["runs"] == 5
+
+
+def test_calibration_without_runs_fails_clearly(tmp_path):
+    cal = load("growth_calibrate")
+    with pytest.raises(SystemExit, match="growth_calibrate: error"):
+        cal.main(["--runs", str(tmp_path)])
