@@ -143,9 +143,12 @@ def _experiment(args) -> int:
         print(f"smgrnn-ref: interrupted; each running run checkpointed; run the same command again to "
               f"continue the grid in {args.out}", file=sys.stderr)
         return 130
-    print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done); "
+    for out_dir, message in counts["failed"]:
+        print(f"smgrnn-ref: error: {out_dir}: {message}", file=sys.stderr)
+    failed = f", {len(counts['failed'])} failed" if counts["failed"] else ""
+    print(f"{args.out}: {counts['runs']} runs ({counts['ran']} run now, {counts['skipped']} already done{failed}); "
           f"summarise with `smgrnn-ref report {args.out}`")
-    return 0
+    return 1 if counts["failed"] else 0
 
 
 def _report(args) -> int:

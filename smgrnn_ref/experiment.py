@@ -295,14 +295,17 @@ class _Worker:
                                f"its last checkpoint is on disk: run the grid again to resume it") from None
 
 
-def _run_process_pool(todo: list[Run], workers: int, bar, pictures: bool) -> list[dict]:
+def _run_process_pool(todo: list[Run], workers: int, bar, pictures: bool, failures: list) -> list[dict]:
     """Run ``todo`` on ``workers`` processes; return the summaries (in completion order).
 
     Not a ``multiprocessing.Pool``: its shared queues hold locks that a worker can keep while
     the parent terminates the pool, which then waits forever. Each worker here has its own
-    pipe, and on Ctrl-C, SIGTERM (see :func:`run_grid`) or a failed run the parent sends every
-    worker one SIGTERM and waits for them: each running run checkpoints its current step, and
-    the next ``experiment`` call resumes it. A second Ctrl-C or SIGTERM kills them at once.
+    pipe, and on Ctrl-C, SIGTERM (see :func:`run_grid`) or a worker that dies the parent sends
+    every worker one SIGTERM and waits for them: each running run checkpointed its current step,
+    and the next ``experiment`` call resumes it. A second Ctrl-C or SIGTERM kills them at once.
+    A run that fails with a ``ValueError`` (the project's one-line errors: a diverging run's
+    non-finite gradient, say) is one failed run, not the grid's end: it is recorded in
+    ``failures`` and the other runs go on.
     """
     import multiprocessing
     from multiprocessing.connection import wait
@@ -323,9 +326,12 @@ def _run_process_pool(todo: list[Run], workers: int, bar, pictures: bool) -> lis
                 ok, value = w.reply()
                 if ok is None:
                     raise KeyboardInterrupt  # stopped by someone else's SIGTERM: the grid stops too
-                if not ok:
+                if not ok and not isinstance(value, ValueError):
                     raise value
-                results.append(value)
+                if ok:
+                    results.append(value)
+                else:  # this run's own error; the others go on
+                    failures.append((w.run.out_dir, str(value)))
                 bar.update(1)
                 w.run = None
                 if queue:
@@ -386,7 +392,9 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
              address: str | None = None, progress: bool = True, pictures: bool = False) -> dict:
     """Run every unfinished run of ``spec`` under ``out_root``; return counts.
 
-    Every configuration is validated before any run starts.
+    Every configuration is validated before any run starts. A run that fails with a
+    ``ValueError`` does not stop the others (process backend): the counts' ``failed`` lists each
+    as ``(run directory, message)``; running the grid again retries it (it is not done).
     """
     from tqdm.auto import tqdm
 
@@ -396,17 +404,19 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     runs = expand_grid(spec, out_root)
     todo = [r for r in runs if not is_done(r)]
+    failures: list = []
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), unit="run", desc="grid", disable=not progress)
     # SIGTERM (kill, a job scheduler) unwinds like Ctrl-C, so the workers are stopped too
     with sigterm_raises_interrupt():
         try:
             if backend == "process":
-                _run_process_pool(todo, workers, bar, pictures)
+                _run_process_pool(todo, workers, bar, pictures, failures)
             else:
                 _run_ray(todo, workers, bar, address, pictures)
         finally:
             bar.close()
-    return {"runs": len(runs), "ran": len(todo), "skipped": len(runs) - len(todo)}
+    return {"runs": len(runs), "ran": len(todo) - len(failures), "skipped": len(runs) - len(todo),
+            "failed": failures}
 
 
 __all__ = ["DONE_FILE", "BACKENDS", "GridSpec", "Run", "load_grid", "expand_grid", "is_done", "execute_run", "run_grid"]

@@ -281,3 +281,24 @@ def test_grid_optimizer_flags_reach_every_run(tmp_path):
     run = expand_grid(load_grid(grid), out)[0]
     stored = json.loads((run.out_dir / "config.json").read_text())["optimizer"]
     assert (stored["name"], stored["lr"], stored["momentum"]) == ("sgd", 0.2, 0.5)
+
+
+@pytest.mark.slow
+def test_a_failed_run_does_not_stop_the_grid(tmp_path, capsys):
+    # a teacher that fails mid-run (after every check before the run): that run is reported with
+    # its one-line error and left to retry; the grid's other run finishes
+    from smgrnn_ref import cli
+
+    grid = tmp_path / "grid.json"
+    grid.write_text(json.dumps({"envs": ["CartPole-v1"], "variants": ["static"], "seeds": [0], "steps": 60,
+                                "base": dict(TINY, engine="reference"),
+                                "sweep": {"expert": ["toy_tasks:cartpole_fails_late", "toy_tasks:cartpole_logits"]}}))
+    out = tmp_path / "runs"
+    code = cli.main(["experiment", "--grid", str(grid), "--out", str(out), "--workers", "1", "--no-progress"])
+    io = capsys.readouterr()
+    assert code == 1
+    errors = [line for line in io.err.splitlines() if line.startswith("smgrnn-ref: error: ")]
+    assert len(errors) == 1 and "toy teacher: gave up after 40 calls" in errors[0], io.err
+    assert "2 runs (1 run now, 0 already done, 1 failed)" in io.out
+    done = {r.config.expert: is_done(r) for r in expand_grid(load_grid(grid), out)}
+    assert done == {"toy_tasks:cartpole_fails_late": False, "toy_tasks:cartpole_logits": True}

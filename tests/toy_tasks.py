@@ -162,3 +162,18 @@ def nan_after_a_while(obs):
 
 
 not_callable = 42
+
+
+_LATE_CALLS = {"n": 0}
+
+
+def cartpole_fails_late(obs):
+    """:func:`cartpole_logits` for its first 40 calls in a process, then a ``ValueError``: a
+    teacher that passes every check before a run and fails in the middle of it."""
+    _LATE_CALLS["n"] += 1
+    if _LATE_CALLS["n"] > 40:
+        raise ValueError("toy teacher: gave up after 40 calls")
+    return cartpole_logits(obs)
+
+
+cartpole_fails_late.output = "logits"
