@@ -28,7 +28,7 @@ def test_tiny_grid_runs_and_report_matches_metrics(tmp_path, backend):
     spec = GridSpec(envs=["CartPole-v1"], variants=["full", "static"], seeds=[0], steps=40,
                     base=dict(TINY, engine="reference"))
     counts = run_grid(spec, tmp_path, backend=backend, workers=2, progress=False, pictures=(backend == "process"))
-    assert counts == {"runs": 2, "ran": 2, "skipped": 0}
+    assert counts == {"runs": 2, "ran": 2, "skipped": 0, "failed": []}
     for run in expand_grid(spec, tmp_path):
         assert is_done(run) and (run.out_dir / "graph.json").is_file()
         assert (run.out_dir / "topology.gif").is_file() == (backend == "process")
