@@ -29,7 +29,8 @@ import pytest
 
 pytest.importorskip("mkdocs")
 from test_notebooks import NOTEBOOKS, SMALL_PARAMETERS, TMP  # noqa: E402
-from test_viewer_browser import CHROMIUM, LAUNCH_ARGS, VIEWPORT, _unavailable  # noqa: E402
+# the viewer tests' Chromium (one launch per module; a failure, not a skip, under .ci/run)
+from test_viewer_browser import browser  # noqa: E402,F401
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -93,24 +94,6 @@ def test_no_page_fetches_from_another_host(site):
     offenders = {str(p.relative_to(site)): hooks.remote_resources(p.read_text(encoding="utf-8"))
                  for p in site.rglob("*.html")}
     assert not {k: v for k, v in offenders.items() if v}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = _unavailable()
-    if reason:
-        if os.environ.get("SMGRNN_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"the browser test must run here (SMGRNN_REQUIRE_BROWSER=1) but {reason}")
-        pytest.skip(reason)
-    import tempfile
-
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="smgrnn_chromium_") as profile:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=LAUNCH_ARGS,
-                                                   headless=True, viewport=VIEWPORT)
-        yield ctx
-        ctx.close()
 
 
 def open_page(ctx, path: Path):
