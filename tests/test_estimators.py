@@ -34,7 +34,9 @@ CHECK_PARAMS = {"max_iter": 10, "lr": 0.03}
                           for cls in (SMGrNNClassifier, SMGrNNRegressor)],
                          expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
-    check(estimator)
+    # scikit-learn's protocol: each check asserts inside and raises on a failure; a check
+    # returns nothing
+    assert check(estimator) is None
 
 
 def _xor(n=120, seed=0):

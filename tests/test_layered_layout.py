@@ -187,6 +187,8 @@ def test_no_two_living_nodes_overlap_on_the_largest_full_graph(acrobot_full):
 
 def test_no_two_nodes_overlap_on_a_500_node_growth_only_graph(growth_only):
     G, history = growth_only
+    # the premise: a graph as large as the viewer meets on growth-only runs
+    assert sum(G.nodes[n]["kind"] == "hidden" for n in G) >= 500
     lay = layered_layout(history.nodes, history.edges)
     _check_no_overlap(history, lay, unit_min=0.01, png_min=5.0, viewer_radius_min=2.0)
 

@@ -421,7 +421,7 @@ def test_deeply_nested_json_files_are_one_line_errors(tmp_path, capsys):
 
 
 def test_demo_refuses_a_negative_number_of_steps(capsys):
-    cli_error(["demo", "--steps", "-1"], capsys, "steps must be >= 1")
+    assert cli_error(["demo", "--steps", "-1"], capsys) == "smgrnn-ref: error: run_demo.steps must be >= 1, got -1"
 
 
 def test_graph_files_are_capped_in_size(tmp_path, monkeypatch):
