@@ -41,6 +41,9 @@ PROBE_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128)
 MAX_PARAMS = 5_000
 #: Relay births per `full` run that get a matched control fork.
 CONTROLS = 3
+#: SPMConfig fields a run may set with ``--spm`` that name its setting (``spm`` column) when
+#: they differ from these defaults.
+SPM_EXTRA = {"init_weight_scale": 0.01, "tau_w": 0.03, "variance_test": "paper"}
 
 COLUMNS = ("tag", "optimizer", "lr", "momentum", "lambda_edge", "spm", "variant", "probe_width", "width", "seed",
            "hidden_nodes", "edges", "params", "test_loss", "train_loss_late", "capped", "steps_run", "births",
@@ -70,7 +73,8 @@ def jobs(args) -> list:
     base = {"steps": args.steps, "optimizer": opt}
     extra = dict(kv.split("=", 1) for kv in args.spm or [])
     extra = {k: json.loads(v) for k, v in extra.items()}
-    etag = "".join(f"_{k}{v:g}" for k, v in sorted(extra.items()))
+    # a number as %g (lambda0.3_tau_w0.1), a name as it is (_variance_testscale_free)
+    etag = "".join(f"_{k}{v}" if isinstance(v, str) else f"_{k}{v:g}" for k, v in sorted(extra.items()))
     out = []
     for w in args.widths:
         for s in args.seeds:
@@ -105,8 +109,7 @@ def row_of(path: Path, root: Path, rec: dict) -> dict:
     stem = path.stem.split("__")[0]
     opt = cfg["optimizer"]
     ctr = [c["effect"] for c in rec["controls"]]
-    spm_extra = {k: v for k, v in cfg["spm"].items() if k in ("init_weight_scale", "tau_w") and v != {
-        "init_weight_scale": 0.01, "tau_w": 0.03}[k]}
+    spm_extra = {k: v for k, v in cfg["spm"].items() if k in SPM_EXTRA and v != SPM_EXTRA[k]}
     return {
         "tag": path.parent.relative_to(root).as_posix(), "optimizer": opt.get("name", "adam"), "lr": opt["lr"],
         "momentum": opt.get("momentum", 0.0),
@@ -143,17 +146,18 @@ def read_all(root: Path):
 STILL_LEARNING, VAR_CLOSE = -0.01, 10.0
 
 #: Columns of ``births.csv`` (one row per relay of a ``full`` run; the windows stay in the runs).
-BIRTH_COLUMNS = ("optimizer", "lr", "lambda_edge", "width", "seed", "step", "node", "mu", "sigma2", "osc_ratio",
+BIRTH_COLUMNS = ("optimizer", "lr", "lambda_edge", "spm", "width", "seed", "step", "node", "mu", "sigma2", "osc_ratio",
                  "var_ratio", "slope_before", "change_after", "removed_at", "control_effect", "control_relative")
 
 
 def birth_rows(births: dict) -> list:
     """One flat row per birth; ``control_relative`` = effect / the loss without the relay."""
     out = []
-    for (opt, lr, lam, _spm), bs in sorted(births.items(), key=str):
+    for (opt, lr, lam, spm), bs in sorted(births.items(), key=str):
         for b in bs:
             c = b.get("control")
-            out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, **{k: b.get(k, "") for k in BIRTH_COLUMNS[3:-2]},
+            out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, "spm": spm,
+                        **{k: b.get(k, "") for k in BIRTH_COLUMNS[4:-2]},
                         "control_effect": c["effect"] if c else "",
                         "control_relative": c["effect"] / c["without_relay"] if c and c["without_relay"] > 0 else ""})
     return out
@@ -164,14 +168,14 @@ def birth_summary(rows: list) -> list:
     the variance test was close (:data:`VAR_CLOSE`), the loss still falling (:data:`STILL_LEARNING`) or a control helped."""
     groups: dict = {}
     for r in rows:
-        groups.setdefault((r["optimizer"], r["lr"], r["lambda_edge"], r["width"]), []).append(r)
+        groups.setdefault((r["optimizer"], r["lr"], r["lambda_edge"], r["spm"], r["width"]), []).append(r)
     out = []
-    for (opt, lr, lam, w), rs in sorted(groups.items()):
+    for (opt, lr, lam, spm, w), rs in sorted(groups.items()):
         col = lambda k: np.array([float(r[k]) for r in rs if r[k] != ""], dtype=float)  # noqa: E731
         osc, var, slope, after, rel = (col(k) for k in ("osc_ratio", "var_ratio", "slope_before", "change_after",
                                                          "control_relative"))
         med = lambda v: float(np.nanmedian(v)) if np.isfinite(v).any() else ""  # noqa: E731
-        out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, "width": w, "births": len(rs),
+        out.append({"optimizer": opt, "lr": lr, "lambda_edge": lam, "spm": spm, "width": w, "births": len(rs),
                     "runs": len({r["seed"] for r in rs}), "osc_ratio_median": med(osc), "var_ratio_median": med(var),
                     "var_test_close_share": float(np.mean(var < VAR_CLOSE)) if var.size else "",
                     "slope_before_median": med(slope), "still_learning_share": float(np.mean(slope[np.isfinite(slope)] < STILL_LEARNING))

@@ -52,6 +52,10 @@ def _check_range(owner: str, name: str, value, lo=None, hi=None, integer=False):
 #: typo such as ``T = 1e12`` is refused here instead of failing mid-run.
 MAX_T = 10_000
 
+#: The second test of edge-driven growth (:attr:`SPMConfig.variance_test`): the paper's
+#: ``sigma^2 > lambda_edge |mu|``, or our scale-free reading ``sigma > lambda_edge |mu|``.
+VARIANCE_TESTS = ("paper", "scale_free")
+
 
 @dataclass(frozen=True)
 class SPMConfig:
@@ -79,6 +83,15 @@ class SPMConfig:
     docs/calibration.md (the paper does not give it). It has the units of a weight update, so its
     useful scale is tied to the size of the updates, with Adam to ``OptimizerConfig.lr``: scale
     it with the learning rate (docs/scales.md)."""
+
+    variance_test: str = "paper"
+    """Which second test of edge-driven growth judges a window: ``"paper"``, the paper's
+    ``sigma_k^2 > lambda_edge |mu_k|``, or ``"scale_free"``, **our option, not the paper's**:
+    ``sigma_k > lambda_edge |mu_k|`` (both sides in the update's units, so ``lambda_edge`` is a
+    pure number and the test reads ``|mu_k| / sigma_k < 1 / lambda_edge``: the same at any
+    learning rate, and under plain SGD without momentum the same on the gradients as on the
+    applied updates). Added to study what drives growth: docs/growth.md, section "A scale-free
+    reading of the variance test"."""
 
     tau_w: float = 0.03
     """Pruning magnitude threshold: candidate when ``|w_k| <= tau_w``. **Our choice**,
@@ -134,6 +147,8 @@ class SPMConfig:
             _check_range(name, f, getattr(self, f), 0.0, None)
         for f in ("eta_prune", "p_rand", "rho_rand"):
             _check_range(name, f, getattr(self, f), 0.0, 1.0)
+        if self.variance_test not in VARIANCE_TESTS:
+            raise ValueError(f"{name}.variance_test must be one of {list(VARIANCE_TESTS)}, got {self.variance_test!r}")
         for f in ("allow_cycles", "enable_edge_growth", "enable_random_growth", "enable_pruning"):
             if not isinstance(getattr(self, f), bool):
                 raise ValueError(f"{name}.{f} must be a bool, got {getattr(self, f)!r}")
@@ -347,5 +362,5 @@ def config_from_dict(cls, data: dict):
     return cls(**data)
 
 
-__all__ = ["MAX_T", "SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict",
+__all__ = ["MAX_T", "VARIANCE_TESTS", "SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict",
            "config_from_dict", "check_fields"]

@@ -55,7 +55,7 @@ import math
 import networkx as nx
 import numpy as np
 
-from .config import GraphConfig, SPMConfig
+from .config import VARIANCE_TESTS, GraphConfig, SPMConfig
 from .events import EdgeAdded, EdgePruned, Event, NodeRemoved, PruneCandidates, RelayInserted
 from .graph import add_edge, add_hidden_node, check_window, hidden_nodes, require_generator
 
@@ -138,7 +138,7 @@ def _is_full(updates, T: int) -> bool:
 # --- rule 1: edge-driven growth ----------------------------------------------------------
 
 
-def is_unstable(updates, lambda_edge: float, T: int) -> bool:
+def is_unstable(updates, lambda_edge: float, T: int, variance_test: str = "paper") -> bool:
     """The instability criterion of edge-driven growth.
 
     ::
@@ -150,6 +150,10 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
     within the SPM"): a shorter window is never unstable, so a fresh edge (or one whose window
     was just cleared) is not judged on a few noisy updates.
 
+    With ``variance_test="scale_free"`` (**our option, not the paper's**,
+    :attr:`smgrnn_ref.config.SPMConfig.variance_test`) the second test is
+    ``sigma_k > lambda_edge |mu_k|``: both sides in the update's units.
+
     Parameters
     ----------
     updates : sequence of float
@@ -158,6 +162,8 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
         Threshold ``lambda_edge`` of the variance condition.
     T : int
         Window length.
+    variance_test : {"paper", "scale_free"}, default "paper"
+        Which second test.
 
     Returns
     -------
@@ -166,7 +172,7 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
     Raises
     ------
     ValueError
-        For a window holding more than ``T`` updates.
+        For a window holding more than ``T`` updates, or an unknown ``variance_test``.
 
     Examples
     --------
@@ -176,7 +182,20 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
     False
     >>> is_unstable([0.75, 0.75, -0.25, -0.25], 0.01, T=4)  # |mu| = 0.25 = 0.5 sigma: equality
     False
+
+    Scaling a window by ``c`` scales ``sigma^2`` by ``c^2`` but ``|mu|`` by ``c``, so the
+    paper's test depends on the update's size; the scale-free one does not:
+
+    >>> w = [0.4, -0.2, 0.4, -0.2]         # mu 0.1, sigma 0.3: 0.09 > 0.3 * 0.1
+    >>> is_unstable(w, 0.3, T=4), is_unstable([x / 10 for x in w], 0.3, T=4)  # 0.0009 < 0.003
+    (True, False)
+    >>> is_unstable(w, 2.0, T=4, variance_test="scale_free")  # 0.3 > 2 * 0.1
+    True
+    >>> is_unstable([x / 10 for x in w], 2.0, T=4, variance_test="scale_free")  # 0.03 > 0.02
+    True
     """
+    if variance_test not in VARIANCE_TESTS:
+        raise ValueError(f"variance_test must be one of {list(VARIANCE_TESTS)}, got {variance_test!r}")
     if not _is_full(updates, T):
         return False
     mu, sigma2 = rolling_stats(updates)
@@ -184,8 +203,12 @@ def is_unstable(updates, lambda_edge: float, T: int) -> bool:
     sigma = math.sqrt(sigma2)
     # |mu_k| < 0.5 sigma_k: the updates oscillate around zero rather than drift
     oscillates = abs(mu) < INSTABILITY_SIGMA_FACTOR * sigma
-    # sigma_k^2 > lambda_edge |mu_k|: and their spread is large against the drift
-    spread = sigma2 > lambda_edge * abs(mu)
+    if variance_test == "paper":
+        # sigma_k^2 > lambda_edge |mu_k|: and their spread is large against the drift
+        spread = sigma2 > lambda_edge * abs(mu)
+    else:
+        # sigma_k > lambda_edge |mu_k| (ours): the same comparison in the update's own units
+        spread = sigma > lambda_edge * abs(mu)
     return bool(oscillates and spread)
 
 
@@ -300,6 +323,8 @@ def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int],
 
         U_t = {k in E_t : |mu_k| < 0.5 sigma_k  and  sigma_k^2 > lambda_edge |mu_k|}
 
+    (``sigma_k > lambda_edge |mu_k|`` with ``cfg.variance_test == "scale_free"``, ours.)
+
     The reference decision of edge-driven growth (the fast engine computes the same set from
     its ring buffers, see :func:`edge_driven_growth`'s ``unstable``).
 
@@ -307,7 +332,7 @@ def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int],
     ----------
     G : networkx.DiGraph
     cfg : SPMConfig
-        ``lambda_edge`` and the window length ``T``.
+        ``lambda_edge``, ``variance_test`` and the window length ``T``.
 
     Returns
     -------
@@ -316,7 +341,7 @@ def unstable_edges(G: nx.DiGraph, cfg: SPMConfig) -> list[tuple[tuple[int, int],
         :func:`edge_driven_growth`).
     """
     return [(k, list(G.edges[k]["updates"])) for k in sorted(G.edges)
-            if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T)]
+            if is_unstable(G.edges[k]["updates"], cfg.lambda_edge, cfg.T, cfg.variance_test)]
 
 
 def edge_driven_growth(G: nx.DiGraph, t: int, rng: np.random.Generator, cfg: SPMConfig, *,

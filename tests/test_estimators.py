@@ -75,6 +75,7 @@ def test_every_spm_and_adam_field_is_a_parameter_with_the_configs_default():
     ({"T": 1}, r"SPMConfig.T must be in \[2, 10000\], got 1"),
     ({"lambda_edge": -1.0}, r"SPMConfig.lambda_edge must be >= 0.0"),
     ({"allow_cycles": "yes"}, r"SPMConfig.allow_cycles must be a bool"),
+    ({"variance_test": "sd"}, r"SPMConfig.variance_test must be one of \['paper', 'scale_free'\], got 'sd'"),
     ({"lr": -0.1}, r"OptimizerConfig.lr must be >= 0.0"),
     ({"beta1": 1.0}, r"OptimizerConfig.beta1 and beta2 must be < 1"),
     ({"optimizer": "rmsprop"}, r"OptimizerConfig.name must be one of \['adam', 'sgd'\], got 'rmsprop'"),
@@ -354,3 +355,22 @@ def test_the_optimizer_parameter_reaches_the_engine():
     assert fits["sgd"]._engine.optimizer == OptimizerConfig(name="sgd", lr=0.05)
     assert fits["adam"]._engine.optimizer == OptimizerConfig(name="adam", lr=0.05)
     assert not np.array_equal(fits["sgd"].decision_function(X), fits["adam"].decision_function(X))
+
+
+def test_the_variance_test_parameter_reaches_the_spm():
+    # the same fit under the scale-free test judges windows by sigma > lambda |mu|: its relays'
+    # parent windows pass that test (by hand from the recorded window) and the paper's does not
+    # give the same growth at this lambda
+    X, y = make_playground("xor", n_samples=60, random_state=0)
+    kw = {"max_iter": 40, "batch_size": 20, "T": 10, "lambda_edge": 5.0, "random_state": 0}
+    fits = {t: SMGrNNClassifier(variance_test=t, **kw).fit(X, y) for t in ("paper", "scale_free")}
+    assert fits["scale_free"]._engine.spm.variance_test == "scale_free"
+    relays = [e for e in fits["scale_free"].events_ if e.kind == "relay_inserted"]
+    assert relays
+    for e in relays:
+        w = np.array(e.window)
+        mu = w.sum() / w.size
+        sigma = np.sqrt(((w - mu) ** 2).sum() / w.size)
+        assert abs(mu) < 0.5 * sigma and sigma > 5.0 * abs(mu)
+    n_paper = sum(e.kind == "relay_inserted" for e in fits["paper"].events_)
+    assert n_paper != len(relays)

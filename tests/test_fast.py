@@ -214,10 +214,16 @@ def _spm_run(name, cfg, steps, optimizer="adam"):
     return eng, events, np.array(losses), cyclic_steps
 
 
-@pytest.mark.parametrize("allow_cycles, steps, optimizer", [(False, 1000, "adam"), (True, 500, "adam"),
-                                                            (False, 1000, "sgd momentum")])
-def test_spm_run_matches_reference(allow_cycles, steps, optimizer, kernel):
-    cfg = ACTIVE_SPM.replace(allow_cycles=allow_cycles)
+#: The scale-free test's threshold in these runs: lambda_edge |mu| < sigma at |mu| / sigma < 1/30
+#: (at 1/3 the Adam run inserts over 20,000 relays in 1,000 steps).
+SCALE_FREE = {"variance_test": "scale_free", "lambda_edge": 30.0}
+
+
+@pytest.mark.parametrize("allow_cycles, steps, optimizer, test", [
+    (False, 1000, "adam", {}), (True, 500, "adam", {}), (False, 1000, "sgd momentum", {}),
+    (False, 1000, "adam", SCALE_FREE), (False, 1000, "sgd momentum", SCALE_FREE)], ids=str)
+def test_spm_run_matches_reference(allow_cycles, steps, optimizer, test, kernel):
+    cfg = ACTIVE_SPM.replace(allow_cycles=allow_cycles, **test)
     ref, ref_events, ref_losses, _ = _reference_spm_run(cfg, steps, optimizer)
     fast, fast_events, fast_losses, cyclic_steps = _spm_run("fast", cfg, steps, optimizer)
     assert isinstance(fast, FastEngine) and fast.kernel == kernel
@@ -320,6 +326,24 @@ def test_vectorised_decisions_match_reference_rules():
     assert fast.unstable_edges() == unstable
     assert fast.prune_candidates() == candidates
     assert unstable and candidates  # the check compared something
+    # the scale-free test (ours) on the same windows, at a threshold where it differs from the paper's
+    scale_free = cfg.replace(variance_test="scale_free", lambda_edge=4.0)
+    expected = [k for k in sorted(G.edges) if is_unstable(G.edges[k]["updates"], 4.0, cfg.T, "scale_free")]
+    assert fast.unstable_edges(scale_free) == expected
+    assert expected and expected != unstable and len(expected) < G.number_of_edges()
+
+
+def test_borderline_windows_of_the_scale_free_test_are_judged_by_the_reference_rule():
+    from smgrnn_ref.graph import empty_graph
+
+    G = empty_graph(1, 1, T=4)
+    add_edge(G, 0, 1, 0.01)
+    # mu = 1/4, sigma = 5/8: sigma = lambda |mu| exactly at lambda = 2.5 (strict: not unstable)
+    G.edges[0, 1]["updates"].extend([0.875, 0.875, -0.375, -0.375])
+    fast = FastEngine(G, adam=AdamConfig(), spm=SPMConfig(T=4))
+    assert fast.unstable_edges(SPMConfig(T=4, variance_test="scale_free", lambda_edge=2.5)) == []
+    assert fast.unstable_edges(SPMConfig(T=4, variance_test="scale_free", lambda_edge=2.5 - 1e-12)) == [(0, 1)]
+    assert fast.unstable_edges(SPMConfig(T=4, variance_test="scale_free", lambda_edge=2.5 + 1e-12)) == []
 
 
 def test_borderline_windows_are_judged_by_the_reference_rule():

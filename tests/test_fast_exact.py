@@ -145,6 +145,9 @@ def test_windows_longer_than_the_vectorised_bound_are_judged_by_the_reference_ru
     expected_u = [k for k in range(6) if count[k] == T and is_unstable(windows[k], 1e-4, T)]
     expected_p = [k for k in range(6) if count[k] == T and is_prune_candidate(0.01, windows[k], 0.05, 3e-4, T)]
     assert unstable_columns(U, count, ptr, 1e-4).tolist() == expected_u
+    expected_s = [k for k in range(6) if count[k] == T and is_unstable(windows[k], 8.0, T, "scale_free")]
+    assert unstable_columns(U, count, ptr, 8.0, "scale_free").tolist() == expected_s
+    assert expected_s and len(expected_s) < 5
     assert prune_candidate_columns(U, count, ptr, w, 0.05, 3e-4).tolist() == expected_p
     assert expected_u and expected_p and len(expected_p) < 5  # both rules said yes and no
 

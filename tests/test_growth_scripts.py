@@ -68,7 +68,8 @@ def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
 
 def test_birth_summary_by_hand():
     teachers = load("growth_teachers")
-    rows = [{"optimizer": "sgd", "lr": 0.1, "lambda_edge": 1.0, "width": 2, "seed": s, "osc_ratio": o, "var_ratio": v,
+    rows = [{"optimizer": "sgd", "lr": 0.1, "lambda_edge": 1.0, "spm": "", "width": 2, "seed": s, "osc_ratio": o,
+             "var_ratio": v,
              "slope_before": sl, "change_after": ca, "control_relative": cr}
             for s, o, v, sl, ca, cr in ((0, 0.1, 5.0, -0.2, -0.1, -0.5), (0, 0.3, 50.0, 0.0, 0.1, ""),
                                         (1, 0.2, 500.0, -0.005, 0.2, 0.25))]
@@ -78,6 +79,10 @@ def test_birth_summary_by_hand():
     assert rec["var_test_close_share"] == 1 / 3  # only 5 < 10
     assert rec["still_learning_share"] == 1 / 3  # only -0.2 < -0.01
     assert rec["controls"] == 2 and rec["control_relative_median"] == -0.125 and rec["control_helped_share"] == 0.5
+    # the same births under another test of the same lambda are another setting
+    other = [dict(r, spm="variance_test=scale_free") for r in rows[:1]]
+    recs = teachers.birth_summary(rows + other)
+    assert [(r["spm"], r["births"]) for r in recs] == [("", 3), ("variance_test=scale_free", 1)]
 
 
 def write_csv(path, rows):

@@ -102,6 +102,33 @@ def test_second_condition_strict_both_sides_and_equality():
     assert is_unstable(B_INSIDE, lambda_edge=1.625, T=4) is False  # 0.40625 > 0.390625
 
 
+def test_scale_free_second_condition_by_hand_strict_and_equality():
+    # B_INSIDE: sigma = 5/8, |mu| = 1/4; sigma = lambda |mu| at lambda = (5/8) / (1/4) = 2.5
+    assert is_unstable(B_INSIDE, lambda_edge=2.25, T=4, variance_test="scale_free") is True
+    assert is_unstable(B_INSIDE, lambda_edge=2.5, T=4, variance_test="scale_free") is False  # equality
+    assert is_unstable(B_INSIDE, lambda_edge=2.75, T=4, variance_test="scale_free") is False
+    # the first condition still applies: B_EQ and B_OUTSIDE fail it whatever lambda
+    assert is_unstable(B_EQ, lambda_edge=0.0, T=4, variance_test="scale_free") is False
+    assert is_unstable(B_OUTSIDE, lambda_edge=0.0, T=4, variance_test="scale_free") is False
+
+
+def test_only_the_scale_free_test_ignores_the_size_of_the_updates():
+    # B_INSIDE / 8 (exact in binary): sigma = 5/64, |mu| = 1/32, sigma^2 = 25/4096
+    small = [x / 8 for x in B_INSIDE]
+    # paper: sigma^2 / |mu| falls from 25/16 = 1.5625 to 25/128 = 0.195..., so lambda 1.5 flips
+    assert is_unstable(B_INSIDE, 1.5, T=4) is True and is_unstable(small, 1.5, T=4) is False
+    # scale-free: sigma / |mu| = 2.5 at both sizes
+    for lam, expected in ((2.25, True), (2.5, False), (2.75, False)):
+        assert is_unstable(small, lam, T=4, variance_test="scale_free") is expected
+
+
+def test_an_unknown_variance_test_is_refused():
+    with pytest.raises(ValueError, match="variance_test must be one of \\['paper', 'scale_free'\\], got 'sd'"):
+        is_unstable(B_INSIDE, 1.0, T=4, variance_test="sd")
+    with pytest.raises(ValueError, match="SPMConfig.variance_test must be one of"):
+        SPMConfig(variance_test="Paper")
+
+
 def test_zero_mean_oscillation_is_unstable_for_any_lambda():
     # mu = 0, sigma = 1: 0 < 0.5 and 1 > lambda * 0 = 0
     assert is_unstable([1.0, -1.0, 1.0, -1.0], lambda_edge=1e6, T=4) is True

@@ -61,8 +61,10 @@ def test_made_run_relay_windows_and_margins(made_run):
     assert w0["values"] == [0.4, -0.2, 0.4, -0.2]
     assert w0["mu"] == pytest.approx(0.1) and w0["sigma2"] == pytest.approx(0.09)
     assert w0["osc"] == pytest.approx(1 / 3, rel=1e-5) and w0["var_ratio"] == pytest.approx(0.9)
+    assert w0["sd_ratio"] == pytest.approx(3.0)  # sigma / |mu| = 0.3 / 0.1, the scale-free test's
     # [0.2, -0.2, 0.2, -0.2]: mu = 0, so |mu| / sigma = 0 and sigma^2 / |mu| is infinite (None)
-    assert w1["mu"] == 0.0 and w1["osc"] == 0.0 and w1["var_ratio"] is None
+    assert w1["mu"] == 0.0 and w1["osc"] == 0.0 and w1["var_ratio"] is None and w1["sd_ratio"] is None
+    assert d["run"]["spm"]["variance_test"] == "paper"  # the made run's config does not name it: the default
 
 
 def test_made_run_pruning_candidates_and_orphan_chain(made_run):

@@ -321,6 +321,22 @@ def test_a_frame_change_takes_under_100_ms(readme_page):
     assert max(times) < 100
 
 
+def test_a_scale_free_run_shows_the_scale_free_margin(browser, made_run):
+    cfg = json.loads((made_run / "config.json").read_text())
+    cfg["spm"]["variance_test"] = "scale_free"
+    (made_run / "config.json").write_text(json.dumps(cfg))
+    page = Page(browser, write_viewer(made_run))
+    try:
+        page.js("smgrnnViewer.setStep(3)")
+        body = page.text("#event-body")
+        # [0.4, -0.2, 0.4, -0.2]: sigma / (lambda |mu|) = 0.3 / (0.3 * 0.1) = 10
+        assert page.text(".margin-var") == "10"
+        assert "σ / (λ_edge |μ|)" in body and "scale-free test" in body and "unstable" in body
+        assert page.errors == []
+    finally:
+        page.page.close()
+
+
 def test_made_run_shows_the_recorded_windows_and_candidates(browser, made_run):
     page = Page(browser, write_viewer(made_run))
     try:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..config import VARIANCE_TESTS
 from ..spm import INSTABILITY_SIGMA_FACTOR, is_prune_candidate, is_unstable
 
 #: Relative margin of the vectorised SPM criteria: a window whose criterion lies within this
@@ -81,12 +82,15 @@ def window_stats(U: np.ndarray, variance: bool = True):
     return mu, s2, M
 
 
-def unstable_columns(U: np.ndarray, count: np.ndarray, ptr: int, lambda_edge: float) -> np.ndarray:
+def unstable_columns(U: np.ndarray, count: np.ndarray, ptr: int, lambda_edge: float,
+                     variance_test: str = "paper") -> np.ndarray:
     """Columns whose full window meets the instability criterion.
 
     ::
 
         |mu_k| < 0.5 sigma_k   and   sigma_k^2 > lambda_edge |mu_k|
+
+    (``sigma_k > lambda_edge |mu_k|`` with ``variance_test="scale_free"``, our option.)
 
     Parameters
     ----------
@@ -97,6 +101,7 @@ def unstable_columns(U: np.ndarray, count: np.ndarray, ptr: int, lambda_edge: fl
     ptr : int
         The next row to write.
     lambda_edge : float
+    variance_test : {"paper", "scale_free"}, default "paper"
 
     Returns
     -------
@@ -105,24 +110,36 @@ def unstable_columns(U: np.ndarray, count: np.ndarray, ptr: int, lambda_edge: fl
     """
     T = U.shape[0]
     full = count == T
+
+    def judged(k):  # the reference rule on the chronological window
+        return is_unstable(window(U, count, ptr, k), lambda_edge, T, variance_test)
+
+    if variance_test not in VARIANCE_TESTS:
+        raise ValueError(f"variance_test must be one of {list(VARIANCE_TESTS)}, got {variance_test!r}")
     if not full.any():
         return np.empty(0, dtype=np.intp)
     if T > VECTORISED_MAX_T:  # beyond the rounding bound's reach: the reference rule for all
-        return np.array([k for k in np.nonzero(full)[0] if is_unstable(window(U, count, ptr, k), lambda_edge, T)],
-                        dtype=np.intp)
+        return np.array([k for k in np.nonzero(full)[0] if judged(k)], dtype=np.intp)
     mu, s2, M = window_stats(U)
     amu, sig = np.abs(mu), np.sqrt(s2)
-    # |mu| < 0.5 sigma  and  sigma^2 > lambda |mu|, each as a margin c > 0
+    # |mu| < 0.5 sigma, as a margin c1 > 0
     c1 = INSTABILITY_SIGMA_FACTOR * sig - amu
-    c2 = s2 - lambda_edge * amu
-    # how far rounding can move each margin: a few ulps of the window's scale
+    # how far rounding can move it: a few ulps of the window's scale
     tol1 = DECISION_MARGIN * (M + sig)
-    tol2 = DECISION_MARGIN * (M * M + lambda_edge * M)
+    if variance_test == "paper":
+        # sigma^2 > lambda |mu|, as a margin c2 > 0
+        c2 = s2 - lambda_edge * amu
+        tol2 = DECISION_MARGIN * (M * M + lambda_edge * M)
+    else:
+        # sigma > lambda |mu| (ours): where c1 is not surely negative, sigma >= M / (sqrt(T) + 1)
+        # (module docstring), so sigma's rounding is of the order of M's, as for c1
+        c2 = sig - lambda_edge * amu
+        tol2 = DECISION_MARGIN * (M + sig + lambda_edge * M)
     sure = full & (c1 > tol1) & (c2 > tol2)
     # neither surely in nor surely out: ask the reference rule
     unsure = full & ~sure & (c1 >= -tol1) & (c2 >= -tol2)
     for k in np.nonzero(unsure)[0]:
-        sure[k] = is_unstable(window(U, count, ptr, k), lambda_edge, T)
+        sure[k] = judged(k)
     return np.nonzero(sure)[0]
 
 

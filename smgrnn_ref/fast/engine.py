@@ -279,7 +279,7 @@ class FastEngine:
         """``U_t`` as :func:`smgrnn_ref.spm.unstable_edges` gives it: ``(edge, window)``, the
         window read from the ring buffer, oldest first (the graph's may be stale)."""
         st = self.state
-        ks = unstable_columns(st.updates, st.update_count, st.update_row, cfg.lambda_edge)
+        ks = unstable_columns(st.updates, st.update_count, st.update_row, cfg.lambda_edge, cfg.variance_test)
         return sorted((self.layout.edges[k], self._window(k)) for k in ks.tolist())
 
     def _window(self, k: int) -> list:

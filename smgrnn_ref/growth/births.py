@@ -53,7 +53,7 @@ LOSS_SPAN = 100
 MAX_STORED_WINDOWS = 64
 
 
-def birth_record(event, window, lambda_edge: float) -> dict:
+def birth_record(event, window, lambda_edge: float, variance_test: str = "paper") -> dict:
     """The statistics of one relay birth's parent window (oldest update first).
 
     Parameters
@@ -62,12 +62,15 @@ def birth_record(event, window, lambda_edge: float) -> dict:
     window : sequence of float
         The parent edge's ``T`` updates as the SPM judged them.
     lambda_edge : float
+    variance_test : {"paper", "scale_free"}, default "paper"
+        The run's second test (``SPMConfig.variance_test``): ``var_ratio`` is that test's ratio.
 
     Returns
     -------
     dict
         ``step``, ``edge``, ``node``, ``mu``, ``sigma2``, ``osc_ratio`` (``|mu|/sigma``),
-        ``var_ratio`` (``sigma^2 / (lambda_edge |mu|)``), ``window``.
+        ``var_ratio`` (the second test's ratio, which it needs above 1: ``sigma^2 / (lambda_edge
+        |mu|)``, or ``sigma / (lambda_edge |mu|)`` for the scale-free test), ``window``.
 
     Examples
     --------
@@ -76,9 +79,14 @@ def birth_record(event, window, lambda_edge: float) -> dict:
     >>> r = birth_record(ev, [1.0, -1.0, 1.0, -0.5], lambda_edge=2.0)
     >>> r["mu"], r["sigma2"], round(r["osc_ratio"], 4), r["var_ratio"]
     (0.125, 0.796875, 0.14, 3.1875)
+    >>> round(birth_record(ev, [1.0, -1.0, 1.0, -0.5], 2.0, "scale_free")["var_ratio"], 4)  # 1/(2 * 0.14)
+    3.5707
     """
     mu, sigma2 = rolling_stats(window)
     osc, var = instability_margins(window)
+    if variance_test == "scale_free":
+        # sigma / (lambda |mu|) = 1 / (lambda * oscillation ratio)
+        var = 1.0 / osc if osc > 0 else math.inf
     return {"step": int(event.step), "edge": [int(event.edge[0]), int(event.edge[1])], "node": int(event.node),
             "mu": mu, "sigma2": sigma2, "osc_ratio": osc,
             "var_ratio": var / lambda_edge if lambda_edge > 0 else math.inf,

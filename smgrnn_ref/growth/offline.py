@@ -283,7 +283,7 @@ def run_offline(cfg: OfflineConfig, *, keep_losses: bool = False) -> dict:
             track_fate(by_node, ev)
             if isinstance(ev, RelayInserted):
                 # the event carries the parent edge's window as the SPM judged it
-                births.append(birth_record(ev, ev.window, spm.lambda_edge))
+                births.append(birth_record(ev, ev.window, spm.lambda_edge, spm.variance_test))
                 by_node[ev.node] = births[-1]
                 if (len(controls) < cfg.controls and t - last_control >= cfg.control_steps
                         and t + cfg.control_steps <= cfg.steps):

@@ -99,13 +99,17 @@ def _metrics(run: RunDir) -> dict:
 
 def _window_record(values, keep_values: bool = True) -> dict:
     """A window for the page: the values (rounded; left out unless ``keep_values``), their
-    statistics and the two margins of the instability test, ``|mu| / sigma`` and
-    ``sigma^2 / |mu|`` (computed from the full-precision values and kept at full precision,
-    so the page's margins are the rule's)."""
+    statistics and the margins of the instability test, ``|mu| / sigma``, ``sigma^2 / |mu|``
+    (the paper's second test) and ``sigma / |mu|`` (the scale-free one, ``SPMConfig.variance_test``),
+    computed from the full-precision values and kept at full precision, so the page's margins
+    are the rule's."""
     mu, sigma2 = rolling_stats(values)
     osc, var = instability_margins(values)
+    # sigma / |mu| with the rule's own sigma (sqrt of the population variance)
+    sd = math.sqrt(sigma2) / abs(mu) if mu != 0 else math.inf
     return {"values": [_r(x, WINDOW_DIGITS) for x in values] if keep_values else None, "n": len(values),
-            "mu": _r(mu), "sigma2": _r(sigma2), "osc": _finite_or_none(osc), "var_ratio": _finite_or_none(var)}
+            "mu": _r(mu), "sigma2": _r(sigma2), "osc": _finite_or_none(osc), "var_ratio": _finite_or_none(var),
+            "sd_ratio": _finite_or_none(sd)}
 
 
 def _snapshots_data(history, notes: list) -> dict:
@@ -195,7 +199,7 @@ def _events_data(events, windows, history, notes: list):
 
 
 #: The SPM settings the page shows and uses (thresholds of the rules, the schedule, switches).
-SPM_FIELDS = ("T", "s", "lambda_edge", "tau_w", "tau_delta", "eta_prune", "p_rand", "rho_rand",
+SPM_FIELDS = ("T", "s", "lambda_edge", "variance_test", "tau_w", "tau_delta", "eta_prune", "p_rand", "rho_rand",
               "enable_edge_growth", "enable_random_growth", "enable_pruning")
 
 

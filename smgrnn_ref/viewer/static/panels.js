@@ -113,7 +113,10 @@ function sparkline(values, stats) {
 function windowBlock(win, caption) {
   const sigma = Math.sqrt(win.sigma2), lam = SPM.lambda_edge;
   const osc = win.osc === null ? Infinity : win.osc;
-  const spread = win.var_ratio === null ? Infinity : win.var_ratio / lam;
+  // the run's second test: the paper's sigma^2 > lambda |mu|, or the scale-free sigma > lambda |mu| (ours)
+  const scaleFree = SPM.variance_test === "scale_free";
+  const ratio = scaleFree ? win.sd_ratio : win.var_ratio;
+  const spread = ratio === null || ratio === undefined ? Infinity : ratio / lam;
   const unstable = win.n === SPM.T && osc < 0.5 && spread > 1;
   return el("div", { class: "window" },
     el("div", { class: "muted" }, caption, ` (${win.n} of T = ${SPM.T} updates, oldest left; `,
@@ -123,8 +126,9 @@ function windowBlock(win, caption) {
     el("table", {},
       row("μ", el("span", { class: "stat-mu" }, fmt(win.mu, 4)), "σ", el("span", { class: "stat-sigma" }, fmt(sigma, 4))),
       row("|μ| / σ", el("span", { class: "margin-osc" }, fmt(osc, 4)), "< 0.5", check(osc < 0.5)),
-      row("σ² / (λ_edge |μ|)", el("span", { class: "margin-var" }, fmt(spread, 4)), "> 1", check(spread > 1))),
-    el("div", { class: "muted" }, `λ_edge = ${fmt(lam)}; `,
+      row(scaleFree ? "σ / (λ_edge |μ|)" : "σ² / (λ_edge |μ|)", el("span", { class: "margin-var" }, fmt(spread, 4)),
+          "> 1", check(spread > 1))),
+    el("div", { class: "muted" }, `λ_edge = ${fmt(lam)}${scaleFree ? " (scale-free test, ours)" : ""}; `,
        win.n < SPM.T ? "a window shorter than T is never judged" :
        unstable ? "unstable: edge-driven growth inserts a relay" : "stable"));
 }
