@@ -9,8 +9,8 @@ What they do, and why (docs/site.md has the reader's version):
   ``python3``, this checkout on ``PYTHONPATH``) in a temporary working directory, never in the
   repository, and mkdocs-jupyter renders the executed copy (``execute: false`` there). A cell
   that raises fails the build. The kernel's channels wait in short polls, as in
-  ``tests/test_notebooks.py`` (its ``_get_msg_in_slices`` says why: a missed zmq wake-up made an
-  ``interact`` cell wait for the whole timeout). ``SMGRNN_DOCS_PARAMETERS`` (JSON,
+  ``tests/test_notebooks.py`` (``smgrnn_ref._kernel_polls.get_msg_in_slices`` says why: a missed
+  zmq wake-up made an ``interact`` cell wait for the whole timeout). ``SMGRNN_DOCS_PARAMETERS`` (JSON,
   ``{"03_distill_cartpole.ipynb": {"STEPS": 120}}``) overrides values of a notebook's
   ``parameters`` cell; the build test uses it for tiny budgets. An executed copy is kept in
   ``.cache/docs-notebooks/`` under a key of the notebook, its parameters and every file of
@@ -55,8 +55,6 @@ NB_GLOB = "[0-9][0-9]_*.ipynb"
 TUTORIALS_PLACEHOLDER = "notebooks/"
 #: Longest a notebook cell may run, seconds (the full budgets run in well under this).
 CELL_TIMEOUT = 1800
-#: Longest single wait on a kernel channel, seconds (see ``tests/test_notebooks.py``).
-POLL_SLICE = 0.5
 
 _state: dict = {}
 
@@ -92,21 +90,6 @@ def on_config(config):
     return config
 
 
-async def _get_msg_in_slices(self, timeout=None):
-    """``AsyncZMQSocketChannel.get_msg`` in polls of at most :data:`POLL_SLICE` (why:
-    ``tests/test_notebooks.py``, whose helper of the same name this is)."""
-    from queue import Empty
-
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        left = None if deadline is None else deadline - time.monotonic()
-        wait = POLL_SLICE if left is None else max(0.0, min(POLL_SLICE, left))
-        if await self.socket.poll(int(wait * 1000)):
-            return await self._recv()
-        if left is not None and left <= POLL_SLICE:
-            raise Empty
-
-
 def _overrides() -> dict:
     raw = os.environ.get("SMGRNN_DOCS_PARAMETERS", "")
     try:
@@ -132,11 +115,13 @@ def execute(path: Path, out_dir: Path, values: dict) -> Path:
     import nbformat
     from jupyter_client.channels import AsyncZMQSocketChannel
 
+    from smgrnn_ref._kernel_polls import get_msg_in_slices
+
     nb = nbformat.read(path, as_version=4)
     _inject(nb, values, path.name)
     work = Path(tempfile.mkdtemp(prefix=f"smgrnn-docs-{path.stem}-"))
     original = AsyncZMQSocketChannel.get_msg
-    AsyncZMQSocketChannel.get_msg = _get_msg_in_slices
+    AsyncZMQSocketChannel.get_msg = get_msg_in_slices
     env_before = {k: os.environ.get(k) for k in ("PYTHONPATH", "MPLBACKEND")}
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env_before["PYTHONPATH"]]))
     os.environ.pop("MPLBACKEND", None)  # IPython's inline backend: figures become outputs
