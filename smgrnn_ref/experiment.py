@@ -362,7 +362,10 @@ def _stop(pool: list[_Worker]) -> None:
         raise
 
 
-def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: bool) -> list[dict]:
+def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: bool, failures: list) -> list[dict]:
+    """Run ``todo`` as Ray tasks; return the summaries (in completion order). A run that fails
+    with a ``ValueError`` is recorded in ``failures`` and the others go on, as on the process
+    backend (Ray raises a task's error as a ``RayTaskError`` that is also a ``ValueError``)."""
     try:
         import ray
     except ImportError:
@@ -376,11 +379,16 @@ def _run_ray(todo: list[Run], workers: int, bar, address: str | None, pictures: 
         started = True
     try:
         remote = ray.remote(num_cpus=1)(execute_run)
-        pending = [remote.remote(train_config_to_dict(r.config), str(r.out_dir), pictures) for r in todo]
-        results = []
+        run_of = {remote.remote(train_config_to_dict(r.config), str(r.out_dir), pictures): r for r in todo}
+        pending, results = list(run_of), []
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
-            results.extend(ray.get(done))
+            for ref in done:
+                try:
+                    results.append(ray.get(ref))
+                except ValueError as err:  # this run's own error; the others go on
+                    cause = getattr(err, "cause", None)
+                    failures.append((run_of[ref].out_dir, str(cause if isinstance(cause, ValueError) else err)))
             bar.update(len(done))
         return results
     finally:
@@ -393,7 +401,7 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
     """Run every unfinished run of ``spec`` under ``out_root``; return counts.
 
     Every configuration is validated before any run starts. A run that fails with a
-    ``ValueError`` does not stop the others (process backend): the counts' ``failed`` lists each
+    ``ValueError`` does not stop the others (on either backend): the counts' ``failed`` lists each
     as ``(run directory, message)``; running the grid again retries it (it is not done).
     """
     from tqdm.auto import tqdm
@@ -412,7 +420,7 @@ def run_grid(spec: GridSpec, out_root, *, backend: str = "process", workers: int
             if backend == "process":
                 _run_process_pool(todo, workers, bar, pictures, failures)
             else:
-                _run_ray(todo, workers, bar, address, pictures)
+                _run_ray(todo, workers, bar, address, pictures, failures)
         finally:
             bar.close()
     return {"runs": len(runs), "ran": len(todo) - len(failures), "skipped": len(runs) - len(todo),

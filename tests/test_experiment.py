@@ -2,6 +2,8 @@
 
 import csv
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,17 +286,24 @@ def test_grid_optimizer_flags_reach_every_run(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failed_run_does_not_stop_the_grid(tmp_path, capsys):
+@pytest.mark.parametrize("backend", ["process", "ray"])
+def test_a_failed_run_does_not_stop_the_grid(tmp_path, capsys, monkeypatch, backend):
     # a teacher that fails mid-run (after every check before the run): that run is reported with
     # its one-line error and left to retry; the grid's other run finishes
     from smgrnn_ref import cli
+
+    # Ray's workers import the teachers' module from their PYTHONPATH (the process backend's
+    # spawned workers inherit this interpreter's sys.path)
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")])))
 
     grid = tmp_path / "grid.json"
     grid.write_text(json.dumps({"envs": ["CartPole-v1"], "variants": ["static"], "seeds": [0], "steps": 60,
                                 "base": dict(TINY, engine="reference"),
                                 "sweep": {"expert": ["toy_tasks:cartpole_fails_late", "toy_tasks:cartpole_logits"]}}))
     out = tmp_path / "runs"
-    code = cli.main(["experiment", "--grid", str(grid), "--out", str(out), "--workers", "1", "--no-progress"])
+    code = cli.main(["experiment", "--grid", str(grid), "--out", str(out), "--workers", "1", "--no-progress",
+                     "--backend", backend])
     io = capsys.readouterr()
     assert code == 1
     errors = [line for line in io.err.splitlines() if line.startswith("smgrnn-ref: error: ")]
