@@ -43,7 +43,7 @@ MAX_PARAMS = 5_000
 CONTROLS = 3
 #: SPMConfig fields a run may set with ``--spm`` that name its setting (``spm`` column) when
 #: they differ from these defaults.
-SPM_EXTRA = {"init_weight_scale": 0.01, "tau_w": 0.03, "variance_test": "paper"}
+SPM_EXTRA = {"init_weight_scale": 0.01, "tau_w": 0.03, "variance_test": "paper", "window_signal": "update"}
 
 COLUMNS = ("tag", "optimizer", "lr", "momentum", "lambda_edge", "spm", "variant", "probe_width", "width", "seed",
            "hidden_nodes", "edges", "params", "test_loss", "train_loss_late", "capped", "steps_run", "births",

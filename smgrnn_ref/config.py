@@ -56,6 +56,10 @@ MAX_T = 10_000
 #: ``sigma^2 > lambda_edge |mu|``, or our scale-free reading ``sigma > lambda_edge |mu|``.
 VARIANCE_TESTS = ("paper", "scale_free")
 
+#: What an edge's window records each step (:attr:`SPMConfig.window_signal`): the applied
+#: update ``Delta w`` (the paper's) or the negative loss gradient (ours).
+WINDOW_SIGNALS = ("update", "gradient")
+
 
 @dataclass(frozen=True)
 class SPMConfig:
@@ -92,6 +96,14 @@ class SPMConfig:
     learning rate, and under plain SGD without momentum the same on the gradients as on the
     applied updates). Added to study what drives growth: docs/growth.md, section "A scale-free
     reading of the variance test"."""
+
+    window_signal: str = "update"
+    """What each edge's window of the last ``T`` values records at every step: ``"update"``, the
+    applied weight update ``Delta w_{k,t}`` (the paper's), or ``"gradient"``, **our option, not
+    the paper's**: the negative loss gradient ``-dL/dw_k`` of that step, the update plain SGD
+    would apply at learning rate 1, whatever the optimizer really applies. Both rules read the
+    window (growth's tests and pruning's ``|mu_k| <= tau_delta``). Added to study what drives
+    growth: docs/growth.md, section "The tests on the gradient under Adam"."""
 
     tau_w: float = 0.03
     """Pruning magnitude threshold: candidate when ``|w_k| <= tau_w``. **Our choice**,
@@ -147,6 +159,8 @@ class SPMConfig:
             _check_range(name, f, getattr(self, f), 0.0, None)
         for f in ("eta_prune", "p_rand", "rho_rand"):
             _check_range(name, f, getattr(self, f), 0.0, 1.0)
+        if self.window_signal not in WINDOW_SIGNALS:
+            raise ValueError(f"{name}.window_signal must be one of {list(WINDOW_SIGNALS)}, got {self.window_signal!r}")
         if self.variance_test not in VARIANCE_TESTS:
             raise ValueError(f"{name}.variance_test must be one of {list(VARIANCE_TESTS)}, got {self.variance_test!r}")
         for f in ("allow_cycles", "enable_edge_growth", "enable_random_growth", "enable_pruning"):
@@ -362,5 +376,5 @@ def config_from_dict(cls, data: dict):
     return cls(**data)
 
 
-__all__ = ["MAX_T", "VARIANCE_TESTS", "SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict",
+__all__ = ["MAX_T", "VARIANCE_TESTS", "WINDOW_SIGNALS", "SPMConfig", "OPTIMIZERS", "OptimizerConfig", "AdamConfig", "GraphConfig", "config_to_dict",
            "config_from_dict", "check_fields"]

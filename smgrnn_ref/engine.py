@@ -223,8 +223,8 @@ class ReferenceEngine:
         for comp in plan.components:
             for step in comp.steps:
                 self.G.nodes[step.node]["activations"].append(float(np.mean(values[step.node])))
-        # the optimizer step; every edge records Delta w_{k,t}
-        optimizer_step(self.G, keys, grad, self.optimizer)
+        # the optimizer step; every edge records Delta w_{k,t} (or -g: SPMConfig.window_signal)
+        optimizer_step(self.G, keys, grad, self.optimizer, record=self.spm.window_signal)
         return float(loss)
 
     def spm_step(self, t: int, rng: np.random.Generator, *, on_candidates=None) -> list[Event]:

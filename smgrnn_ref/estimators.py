@@ -229,6 +229,7 @@ class _SMGrNNBase(BaseEstimator):
         s=SPMConfig.s,
         lambda_edge=SPMConfig.lambda_edge,
         variance_test=SPMConfig.variance_test,
+        window_signal=SPMConfig.window_signal,
         tau_w=SPMConfig.tau_w,
         tau_delta=SPMConfig.tau_delta,
         eta_prune=SPMConfig.eta_prune,
@@ -267,6 +268,7 @@ class _SMGrNNBase(BaseEstimator):
         self.s = s
         self.lambda_edge = lambda_edge
         self.variance_test = variance_test
+        self.window_signal = window_signal
         self.tau_w = tau_w
         self.tau_delta = tau_delta
         self.eta_prune = eta_prune
@@ -583,11 +585,12 @@ _PARAMETERS_DOC = """
     lr, beta1, beta2, eps, momentum : float
         Step size; Adam's moment decays and epsilon; SGD's momentum (``OptimizerConfig``;
         defaults 0.003, 0.9, 0.999, 1e-8, 0.0). Fields of the other optimizer are ignored.
-    T, s, lambda_edge, variance_test, tau_w, tau_delta, eta_prune, p_rand, rho_rand, init_weight_scale, \
+    T, s, lambda_edge, variance_test, window_signal, tau_w, tau_delta, eta_prune, p_rand, rho_rand, init_weight_scale, \
 allow_cycles, sweeps, enable_edge_growth, enable_random_growth, enable_pruning
         The Structural Plasticity Module's fields (``SPMConfig``, same defaults: window
         ``T=100``, pruning period ``s=30``, instability threshold ``lambda_edge=3.0`` with the
-        paper's test ``variance_test="paper"`` (``"scale_free"``: our option), pruning
+        paper's test ``variance_test="paper"`` (``"scale_free"``: our option) on the applied
+        updates ``window_signal="update"`` (``"gradient"``: our option), pruning
         thresholds ``tau_w=0.03`` and ``tau_delta=1e-3``, ``eta_prune=0.8``, random growth
         ``p_rand=0.25`` and ``rho_rand=0.05``, new-edge weights ``init_weight_scale=0.01``,
         ``allow_cycles=False``, ``sweeps=3``, all three rules on). ``variant`` switches rules

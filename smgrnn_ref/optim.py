@@ -61,7 +61,7 @@ import math
 import networkx as nx
 import numpy as np
 
-from .config import OptimizerConfig
+from .config import WINDOW_SIGNALS, OptimizerConfig
 from .numerics import power
 from .params import param_attrs
 
@@ -154,12 +154,14 @@ def sgd_update(g: float, buf: float, cfg: OptimizerConfig) -> tuple[float, float
     return delta, buf
 
 
-def optimizer_step(G: nx.DiGraph, keys, grads, cfg: OptimizerConfig) -> list[float]:
+def optimizer_step(G: nx.DiGraph, keys, grads, cfg: OptimizerConfig, *, record: str = "update") -> list[float]:
     """Apply one optimizer step (``cfg.name``) to every parameter named in ``keys`` with
     gradient ``grads``.
 
     Updates the weight or bias in place, the element's optimizer state (see the module
-    docstring), and appends each edge's applied change ``Delta`` to its ``updates`` deque.
+    docstring), and appends each edge's applied change ``Delta`` to its ``updates`` deque
+    (``record="gradient"``, ours: the negative gradient ``-g`` instead,
+    ``SPMConfig.window_signal``).
 
     Parameters
     ----------
@@ -170,6 +172,8 @@ def optimizer_step(G: nx.DiGraph, keys, grads, cfg: OptimizerConfig) -> list[flo
     grads : array_like
         One gradient per key.
     cfg : OptimizerConfig
+    record : {"update", "gradient"}, default "update"
+        What each edge's window records.
 
     Returns
     -------
@@ -179,8 +183,11 @@ def optimizer_step(G: nx.DiGraph, keys, grads, cfg: OptimizerConfig) -> list[flo
     Raises
     ------
     ValueError
-        When the lengths differ or a gradient is NaN or infinite (nothing is updated then).
+        When the lengths differ, a gradient is NaN or infinite (nothing is updated then) or
+        ``record`` is unknown.
     """
+    if record not in WINDOW_SIGNALS:
+        raise ValueError(f"record must be one of {list(WINDOW_SIGNALS)}, got {record!r}")
     grads = np.asarray(grads, dtype=float)
     if len(keys) != grads.shape[0]:
         raise ValueError(f"{len(keys)} keys but {grads.shape[0]} gradients")
@@ -200,8 +207,8 @@ def optimizer_step(G: nx.DiGraph, keys, grads, cfg: OptimizerConfig) -> list[flo
             attrs["bias"] += delta
         else:
             attrs["weight"] += delta
-            # Delta w_{k,t}: the SPM's local signal
-            attrs["updates"].append(delta)
+            # Delta w_{k,t}: the SPM's local signal (or -g, the step SGD would take at lr 1)
+            attrs["updates"].append(delta if record == "update" else -float(g))
         deltas.append(delta)
     return deltas
 

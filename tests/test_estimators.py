@@ -75,6 +75,7 @@ def test_every_spm_and_adam_field_is_a_parameter_with_the_configs_default():
     ({"T": 1}, r"SPMConfig.T must be in \[2, 10000\], got 1"),
     ({"lambda_edge": -1.0}, r"SPMConfig.lambda_edge must be >= 0.0"),
     ({"allow_cycles": "yes"}, r"SPMConfig.allow_cycles must be a bool"),
+    ({"window_signal": "grad"}, r"SPMConfig.window_signal must be one of \['update', 'gradient'\], got 'grad'"),
     ({"variance_test": "sd"}, r"SPMConfig.variance_test must be one of \['paper', 'scale_free'\], got 'sd'"),
     ({"lr": -0.1}, r"OptimizerConfig.lr must be >= 0.0"),
     ({"beta1": 1.0}, r"OptimizerConfig.beta1 and beta2 must be < 1"),

@@ -221,7 +221,8 @@ SCALE_FREE = {"variance_test": "scale_free", "lambda_edge": 30.0}
 
 @pytest.mark.parametrize("allow_cycles, steps, optimizer, test", [
     (False, 1000, "adam", {}), (True, 500, "adam", {}), (False, 1000, "sgd momentum", {}),
-    (False, 1000, "adam", SCALE_FREE), (False, 1000, "sgd momentum", SCALE_FREE)], ids=str)
+    (False, 1000, "adam", SCALE_FREE), (False, 1000, "sgd momentum", SCALE_FREE),
+    (False, 1000, "adam", {"window_signal": "gradient", "lambda_edge": 1.0})], ids=str)
 def test_spm_run_matches_reference(allow_cycles, steps, optimizer, test, kernel):
     cfg = ACTIVE_SPM.replace(allow_cycles=allow_cycles, **test)
     ref, ref_events, ref_losses, _ = _reference_spm_run(cfg, steps, optimizer)
@@ -236,6 +237,31 @@ def test_spm_run_matches_reference(allow_cycles, steps, optimizer, test, kernel)
     assert_events_equal(ref_events, fast_events)
     assert same_bits(ref_losses, fast_losses)
     assert_graphs_equal(ref.graph, fast.graph)
+
+
+def test_the_gradient_window_under_sgd_at_lr_1_is_the_update_window():
+    # plain SGD at lr 1 without momentum applies Delta = -1 * (0 * buf + g) = -g: recording the
+    # gradient (window_signal "gradient") or the update must then give the same run
+    label, runs = _cartpole_labeller(), {}
+    for signal in ("update", "gradient"):
+        cfg = ACTIVE_SPM.replace(window_signal=signal, lambda_edge=1.0)
+        eng = FastEngine(initial_graph(4, 2, rng=np.random.default_rng(0), T=cfg.T),
+                         optimizer=OptimizerConfig(name="sgd", lr=1.0), spm=cfg)
+        data_rng, spm_rng, events, losses = np.random.default_rng(1), np.random.default_rng(2), [], []
+        for t in range(1, 601):
+            X = data_rng.normal(size=(32, 4)) * np.array([1.0, 1.0, 0.1, 1.0])
+            losses.append(eng.train_step(X, label(X)))
+            events += eng.spm_step(t, spm_rng)
+        runs[signal] = (eng.graph, events, np.array(losses))
+    (G_u, ev_u, L_u), (G_g, ev_g, L_g) = runs["update"], runs["gradient"]
+    assert {"relay_inserted", "edge_added", "edge_pruned"} <= {e.kind for e in ev_u}
+    assert_events_equal(ev_u, ev_g)
+    assert same_bits(L_u, L_g)
+    # the windows equal as numbers (a zero gradient is recorded as -0.0 by one, 0.0 by the other)
+    assert sorted(G_u.edges) == sorted(G_g.edges)
+    for k in G_u.edges:
+        assert G_u.edges[k]["weight"] == G_g.edges[k]["weight"]
+        assert list(G_u.edges[k]["updates"]) == list(G_g.edges[k]["updates"])
 
 
 def _pendulum_batch(rng, B=32):

@@ -97,6 +97,40 @@ def test_engine_records_updates_and_batch_mean_activations():
     assert len(G.edges[h, 1]["updates"]) == 1
 
 
+def test_the_gradient_window_records_minus_g_and_changes_no_step():
+    # Adam's first step with eps 0 is -lr sign(g); the window holds -g instead of that step
+    steps = {}
+    for record in ("update", "gradient"):
+        G = empty_graph(1, 1)
+        add_edge(G, 0, 1, 0.0)
+        optimizer_step(G, [("weight", 0, 1), ("bias", 1)], [4.0, -2.0], AdamConfig(lr=0.1, eps=0.0), record=record)
+        steps[record] = (G.edges[0, 1]["weight"], G.nodes[1]["bias"], list(G.edges[0, 1]["updates"]))
+    assert steps["update"][:2] == steps["gradient"][:2] == (pytest.approx(-0.1), pytest.approx(0.1))
+    assert steps["update"][2] == [pytest.approx(-0.1)] and steps["gradient"][2] == [-4.0]
+    with pytest.raises(ValueError, match="record must be one of \\['update', 'gradient'\\], got 'grad'"):
+        optimizer_step(G, [("weight", 0, 1)], [1.0], AdamConfig(), record="grad")
+    with pytest.raises(ValueError, match="SPMConfig.window_signal must be one of"):
+        SPMConfig(window_signal="gradients")
+
+
+def test_the_engine_records_the_gradient_when_the_window_signal_says_so():
+    # one hidden node, loss MSE: dL/dw of the input edge by hand, recorded with its sign flipped
+    G = empty_graph(1, 1)
+    h = add_hidden_node(G, bias=0.0)
+    add_edge(G, 0, h, 0.5)
+    add_edge(G, h, 1, 1.0)
+    eng = ReferenceEngine(G, optimizer=OptimizerConfig(lr=0.01), spm=SPMConfig(window_signal="gradient"), loss="mse")
+    X, Y = np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]])
+    a = np.tanh(0.5 * X[:, 0])                       # hidden activation; output = 1.0 * a (identity)
+    # MSE = mean over the batch (and the one output) of (y_hat - y)^2
+    d_out = 2 * (a - Y[:, 0]) / 2
+    g_in = float(np.sum(d_out * 1.0 * (1 - a ** 2) * X[:, 0]))
+    g_out = float(np.sum(d_out * a))
+    eng.train_step(X, Y)
+    assert G.edges[0, h]["updates"][0] == pytest.approx(-g_in, rel=1e-12)
+    assert G.edges[h, 1]["updates"][0] == pytest.approx(-g_out, rel=1e-12)
+
+
 def test_bad_adam_config():
     with pytest.raises(ValueError, match="lr"):
         AdamConfig(lr=-1.0)

@@ -247,7 +247,7 @@ class FastEngine:
         if not np.isfinite(g).all():
             # as optim.optimizer_step: the activations are recorded, nothing is updated
             raise ValueError("gradient contains NaN or inf")
-        st.optimizer_step(g)
+        st.optimizer_step(g, self.spm.window_signal)
         return loss
 
     # --- the Structural Plasticity Module -------------------------------------------------

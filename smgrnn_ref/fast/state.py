@@ -176,9 +176,10 @@ class NumericState:
         np.minimum(self.activation_count + 1, self.T, out=self.activation_count)
         self.activation_row = (self.activation_row + 1) % self.T
 
-    def optimizer_step(self, g: np.ndarray) -> None:
+    def optimizer_step(self, g: np.ndarray, record: str = "update") -> None:
         """One optimizer step on every parameter with gradient ``g``; every edge's window
-        records its applied change ``Delta w``.
+        records its applied change ``Delta w`` (``record="gradient"``: ``-g``, as
+        :func:`smgrnn_ref.optim.optimizer_step`).
 
         The same floating-point operations in the same order as
         :func:`smgrnn_ref.optim.adam_update` / :func:`smgrnn_ref.optim.sgd_update`, so the
@@ -188,8 +189,8 @@ class NumericState:
         self.t_max += 1  # the largest step count: every count grew by one
         delta = self._adam_delta(g) if self.optimizer.name == "adam" else self._sgd_delta(g)
         self.theta += delta
-        # Delta w_{k,t}: every edge's window gets this step's change
-        self.updates[self.update_row] = delta[self.n_biases:]
+        # Delta w_{k,t}: every edge's window gets this step's change (or -g: SPMConfig.window_signal)
+        self.updates[self.update_row] = delta[self.n_biases:] if record == "update" else -g[self.n_biases:]
         np.minimum(self.update_count + 1, self.T, out=self.update_count)
         self.update_row = (self.update_row + 1) % self.T
 

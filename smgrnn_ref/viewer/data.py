@@ -199,7 +199,7 @@ def _events_data(events, windows, history, notes: list):
 
 
 #: The SPM settings the page shows and uses (thresholds of the rules, the schedule, switches).
-SPM_FIELDS = ("T", "s", "lambda_edge", "variance_test", "tau_w", "tau_delta", "eta_prune", "p_rand", "rho_rand",
+SPM_FIELDS = ("T", "s", "lambda_edge", "variance_test", "window_signal", "tau_w", "tau_delta", "eta_prune", "p_rand", "rho_rand",
               "enable_edge_growth", "enable_random_growth", "enable_pruning")
 
 

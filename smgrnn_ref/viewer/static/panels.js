@@ -119,7 +119,9 @@ function windowBlock(win, caption) {
   const spread = ratio === null || ratio === undefined ? Infinity : ratio / lam;
   const unstable = win.n === SPM.T && osc < 0.5 && spread > 1;
   return el("div", { class: "window" },
-    el("div", { class: "muted" }, caption, ` (${win.n} of T = ${SPM.T} updates, oldest left; `,
+    el("div", { class: "muted" }, caption, ` (${win.n} of T = ${SPM.T} `,
+       SPM.window_signal === "gradient" ? "negative gradients −∂L/∂w (window_signal, ours)" : "updates",
+       ", oldest left; ",
        "band ±0.5σ, dashed μ)"),
     win.values ? sparkline(win.values, win)
       : el("p", { class: "na" }, "the values are left out of this page (too many); events.jsonl holds them"),
