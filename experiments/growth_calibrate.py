@@ -13,6 +13,13 @@ Writes ``calibration.json`` (the candidates' numbers and the choices) and prints
 
     python experiments/growth_teachers.py --out runs/growth/cal --report
     python experiments/growth_calibrate.py --runs runs/growth/cal
+
+The options of the SPM (docs/growth.md, "A scale-free reading of the variance test") are
+calibrated by rule 2 alone, at a given optimizer and ``lr``, among the runs of one ``spm``
+setting (the ``spm`` column of ``teachers.csv``)::
+
+    python experiments/growth_calibrate.py --runs runs/growth/sf_cal --optimizer adam --lr 0.003 \
+        --spm variance_test=scale_free
 """
 
 from __future__ import annotations
@@ -31,24 +38,40 @@ from smgrnn_ref.growth.ladder import KL_FLOOR, choose_lambda, choose_lr, geometr
 CAL_SEEDS = (0, 1, 2, 3, 4)
 
 
-def read_rows(root: Path) -> list:
+def read_rows(root: Path, optimizer: str = "sgd", spm: str = "") -> list:
+    """The calibration seeds' runs of ``optimizer`` (no momentum) with the ``spm`` setting."""
     with (root / "teachers.csv").open() as fh:
         rows = list(csv.DictReader(fh))
-    return [r for r in rows if r["optimizer"] == "sgd" and int(r["seed"]) in CAL_SEEDS
-            and float(r["momentum"] or 0) == 0.0 and not r["spm"]]
+    return [r for r in rows if r["optimizer"] == optimizer and int(r["seed"]) in CAL_SEEDS
+            and float(r["momentum"] or 0) == 0.0 and r["spm"] == spm]
 
 
-def calibrate(rows: list) -> dict:
-    """The candidates' geometric means and median sizes, and the chosen ``lr`` / ``lambda_edge``."""
-    by_lr: dict = {}
-    for r in rows:
-        if r["variant"] == "mlp":
-            by_lr.setdefault(float(r["lr"]), []).append(float(r["test_loss"]))
-    if not by_lr:
-        raise ValueError("no SGD mlp runs on the calibration seeds")
-    out = {"seeds": list(CAL_SEEDS), "lr_candidates": {str(lr): {"runs": len(v), "geometric_mean_test_kl": geometric_mean(v, KL_FLOOR)}
-                                                        for lr, v in sorted(by_lr.items())}}
-    out["lr"] = lr = choose_lr(by_lr)
+def output_name(optimizer: str, spm: str) -> str:
+    """``calibration.json`` for the SGD calibration, else one file per optimizer and setting.
+
+    >>> output_name("sgd", ""), output_name("adam", "variance_test=scale_free")
+    ('calibration.json', 'calibration_adam_variance_test-scale_free.json')
+    """
+    if optimizer == "sgd" and not spm:
+        return "calibration.json"
+    return f"calibration_{optimizer}_{spm.replace('=', '-').replace(' ', '_') or 'paper'}.json"
+
+
+def calibrate(rows: list, lr: float | None = None) -> dict:
+    """The candidates' geometric means and median sizes, and the chosen ``lr`` (unless given) /
+    ``lambda_edge``."""
+    out = {"seeds": list(CAL_SEEDS)}
+    if lr is None:
+        by_lr: dict = {}
+        for r in rows:
+            if r["variant"] == "mlp":
+                by_lr.setdefault(float(r["lr"]), []).append(float(r["test_loss"]))
+        if not by_lr:
+            raise ValueError("no SGD mlp runs on the calibration seeds")
+        out["lr_candidates"] = {str(lr): {"runs": len(v), "geometric_mean_test_kl": geometric_mean(v, KL_FLOOR)}
+                                for lr, v in sorted(by_lr.items())}
+        lr = choose_lr(by_lr)
+    out["lr"] = lr
     losses: dict = {}
     sizes: dict = {}
     for r in rows:
@@ -69,13 +92,17 @@ def calibrate(rows: list) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=Path, required=True, help="the calibration grid's --out")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="sgd")
+    p.add_argument("--lr", type=float, help="calibrate lambda_edge alone, at this lr")
+    p.add_argument("--spm", default="", help="the runs' spm setting, as teachers.csv's spm column says it")
     args = p.parse_args(argv)
     try:
-        res = calibrate(read_rows(args.runs))
+        res = calibrate(read_rows(args.runs, args.optimizer, args.spm), args.lr)
     except (OSError, ValueError) as e:
         sys.exit(f"growth_calibrate: error: {e}")
-    (args.runs / "calibration.json").write_text(json.dumps(res, indent=2) + "\n")
-    for lr, c in res["lr_candidates"].items():
+    res.update(optimizer=args.optimizer, spm=args.spm)
+    (args.runs / output_name(args.optimizer, args.spm)).write_text(json.dumps(res, indent=2) + "\n")
+    for lr, c in res.get("lr_candidates", {}).items():
         print(f"lr {lr:>6}: {c['runs']} mlp runs, geometric mean test KL {c['geometric_mean_test_kl']:.4g}")
     print(f"chosen lr: {res['lr']:g}")
     for lam, c in res.get("lambda_candidates", {}).items():

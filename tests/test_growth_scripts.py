@@ -116,6 +116,24 @@ def test_calibration_applies_the_rules_and_ignores_held_out_seeds(tmp_path):
     assert "1.0" not in res["lr_candidates"] and res["lr_candidates"]["0.3"]["runs"] == 5
 
 
+def test_calibration_of_an_spm_option_chooses_lambda_alone_among_its_own_runs(tmp_path):
+    cal = load("growth_calibrate")
+    opt = {"optimizer": "adam", "lr": 0.003, "variant": "full", "spm": "variance_test=scale_free"}
+    rows = []
+    for s in range(5):
+        rows += [dict(opt, lambda_edge=10.0, seed=s, test_loss=0.010, hidden_nodes=50),
+                 dict(opt, lambda_edge=100.0, seed=s, test_loss=0.0108, hidden_nodes=20),
+                 dict(opt, lambda_edge=1000.0, seed=s, test_loss=0.02, hidden_nodes=2),
+                 # the paper's test at the same lambda: another setting, not read
+                 dict(opt, spm="", lambda_edge=1000.0, seed=s, test_loss=0.001, hidden_nodes=1)]
+    write_csv(tmp_path / "teachers.csv", rows)
+    cal.main(["--runs", str(tmp_path), "--optimizer", "adam", "--lr", "0.003", "--spm", "variance_test=scale_free"])
+    res = json.loads((tmp_path / "calibration_adam_variance_test-scale_free.json").read_text())
+    # 100 is within 10% of 10's 0.010 (0.0108) with fewer nodes; 1000 is twice as bad
+    assert res["lambda_edge"] == 100.0 and res["lr"] == 0.003 and "lr_candidates" not in res
+    assert res["lambda_candidates"]["1000.0"]["geometric_mean_test_kl"] == pytest.approx(0.02)
+
+
 def test_calibration_without_runs_fails_clearly(tmp_path):
     cal = load("growth_calibrate")
     with pytest.raises(SystemExit, match="growth_calibrate: error"):
