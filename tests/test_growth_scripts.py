@@ -138,3 +138,46 @@ def test_calibration_without_runs_fails_clearly(tmp_path):
     cal = load("growth_calibrate")
     with pytest.raises(SystemExit, match="growth_calibrate: error"):
         cal.main(["--runs", str(tmp_path)])
+
+
+def _grid(path, rows, rank, name=None):
+    path.mkdir(parents=True, exist_ok=True)
+    for fname, data in (("teachers.csv", rows), ("rank_table.csv", rank)):
+        with (path / fname).open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(data[0]))
+            w.writeheader()
+            w.writerows(data)
+
+
+def test_the_options_decision_by_hand(tmp_path):
+    opts = load("growth_options")
+    sf = "variance_test=scale_free"
+    run = lambda spm, lam, w, loss: {"optimizer": "adam", "lr": 0.003, "lambda_edge": lam, "spm": spm,  # noqa: E731
+                                     "variant": "full", "width": w, "seed": 5, "test_loss": loss}
+    rank = lambda spm, lam, scope, low: {"scope": scope, "optimizer": "adam", "lr": 0.003, "lambda_edge": lam,  # noqa: E731
+                                         "spm": spm, "variant": "full", "rho": 0.5, "low": low, "high": 0.9,
+                                         "median_size": "[1.0]", "runs": 2}
+    # the default (the paper's test at lambda 3): nonlinear KLs 0.01 and 0.04, geometric mean 0.02;
+    # its linear rung (1e-8) is outside the decision's scope
+    _grid(tmp_path / "held", [run("", 3.0, 0, 1e-8), run("", 3.0, 2, 0.01), run("", 3.0, 4, 0.04)],
+          [rank("", 3.0, "rungs >= 2", -0.1)])
+    # the option at two values: 1000 tracks (low 0.2) with KLs 0.02, 0.0238 (gmean sqrt(4.76e-4) =
+    # 0.02182, 1.09 times the default's: no worse); 100 does not track
+    _grid(tmp_path / "sf_held", [run(sf, 1000.0, 2, 0.02), run(sf, 1000.0, 4, 0.0238), run(sf, 100.0, 2, 0.001)],
+          [rank(sf, 1000.0, "rungs >= 2", 0.2), rank(sf, 1000.0, "all rungs", 0.3), rank(sf, 100.0, "rungs >= 2", -0.2)])
+    (tmp_path / "sf_cal").mkdir()
+    (tmp_path / "sf_cal" / "calibration_adam_variance_test-scale_free.json").write_text(json.dumps(
+        {"optimizer": "adam", "lr": 0.003, "spm": sf, "lambda_edge": 1000.0,
+         "lambda_candidates": {"100.0": {"runs": 35, "geometric_mean_test_kl": 0.5, "median_hidden_nodes": 9.0},
+                               "1000.0": {"runs": 35, "geometric_mean_test_kl": 0.4, "median_hidden_nodes": 3.0}}}))
+    out, img = tmp_path / "out", tmp_path / "img"
+    img.mkdir()
+    opts.main(["--cal", str(tmp_path / "sf_cal"), "--held", str(tmp_path / "sf_held"), "--baseline",
+               str(tmp_path / "held"), "--out", str(out), "--img", str(img)])
+    text = (out / "decision.md").read_text()
+    assert "2 runs, geometric mean test KL 0.02." in text
+    (line,) = [x for x in text.splitlines() if x.startswith("| adam | 0.003 | 1000 |")]
+    assert line.split(" | ")[5:9] == ["yes", "1.09", "yes", "yes |"]
+    held = list(csv.DictReader((out / "held.csv").open()))
+    assert {(float(h["lambda_edge"]), h["rho_all"] != "") for h in held} == {(1000.0, True), (100.0, False)}
+    assert [r["chosen"] for r in csv.DictReader((out / "calibration.csv").open())] == ["False", "True"]
