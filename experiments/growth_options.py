@@ -26,7 +26,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import shutil
 import sys
@@ -36,6 +35,9 @@ import numpy as np
 
 from smgrnn_ref.growth.ladder import KL_FLOOR, geometric_mean
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from growth_ship import read_csv, write_csv  # noqa: E402  (the study's CSV helpers)
+
 ROOT = Path(__file__).resolve().parents[1]
 #: "No worse than today's": the option's geometric mean test KL over the nonlinear held-out runs
 #: at most this many times the default's (the calibration rule's 10%, docs/growth.md).
@@ -44,18 +46,6 @@ NO_WORSE = 1.10
 DEFAULT = {"optimizer": "adam", "lr": 0.003, "lambda_edge": 3.0, "spm": ""}
 #: The nonlinear rungs (teacher widths >= 2): the scope of the decision.
 NONLINEAR = 2
-
-
-def read_csv(path: Path) -> list:
-    with path.open() as fh:
-        return list(csv.DictReader(fh))
-
-
-def write_csv(path: Path, rows: list) -> None:
-    with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
 
 
 def _key(r: dict) -> tuple:
