@@ -272,10 +272,11 @@ def figures(root: Path, rows: list, births: dict) -> None:
                 series[v] = [(pos[r["width"]], r["hidden_nodes"]) for r in rows if r["optimizer"] == opt
                              and r["variant"] == v and r["lr"] == lr and r["lambda_edge"] == lam and r["spm"] == spm
                              and r["width"] in pos]
-            panels.append((f"{opt} lr {lr:g}, lambda {lam:g} {spm}".strip(), series))
+            panels.append((f"{opt} lr {lr:g}, lambda {lam:g}" + (f"\n{spm}" if spm else ""), series))
         cap = [(pos[r["width"]], r["capacity_needed"]) for r in rows if r["optimizer"] == opt and r["variant"] == "static"
                and r["capacity_needed"] != "" and r["width"] in pos]
-        panels.append(("capacity probe: width needed", {"mlp": cap}))
+        if cap:  # a grid without the probe draws no empty panel
+            panels.append(("capacity probe: width needed", {"mlp": cap}))
         if panels:
             ladder_figure(root / f"ladder_{opt}.png", panels, rung_labels=labels,
                           title=f"teacher-width ladder, {opt}: hidden nodes by teacher width")

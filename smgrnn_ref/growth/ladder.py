@@ -250,7 +250,12 @@ def ladder_figure(path, panels: list, *, rung_labels: list, title: str = ""):
         ax.set_title(label, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("hidden nodes + 1 (log)")
-    axes[0].legend(fontsize=7, loc="upper left")
+    # one legend for every variant drawn in any panel (the first panel may lack some)
+    handles = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0].legend(list(handles.values()), list(handles), fontsize=7, loc="upper left")
     if title:
         fig.suptitle(title, fontsize=10)
     fig.savefig(path)
