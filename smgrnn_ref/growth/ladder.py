@@ -246,7 +246,9 @@ def ladder_figure(path, panels: list, *, rung_labels: list, title: str = ""):
             med = [np.median(ys[xs == v]) + 1 for v in np.unique(xs)]
             ax.plot(np.unique(xs), med, color=colors.get(variant), lw=1.5)
         ax.set_yscale("log")
-        ax.set_xticks(range(len(rung_labels)), rung_labels, fontsize=8)
+        # long rung names (environment ids) slanted, so neighbours do not overlap
+        slant = 30 if max(map(len, map(str, rung_labels))) > 6 else 0
+        ax.set_xticks(range(len(rung_labels)), rung_labels, fontsize=8, rotation=slant, ha="right" if slant else "center")
         ax.set_title(label, fontsize=9)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("hidden nodes + 1 (log)")
