@@ -44,6 +44,8 @@ CONTROLS = 3
 #: SPMConfig fields a run may set with ``--spm`` that name its setting (``spm`` column) when
 #: they differ from these defaults.
 SPM_EXTRA = {"init_weight_scale": 0.01, "tau_w": 0.03, "variance_test": "paper", "window_signal": "update"}
+#: Figure labels of the SPM options (the ``spm`` column says them in full).
+SHORT_SPM = {"variance_test=scale_free": "scale-free test", "window_signal=gradient": "gradient window"}
 
 COLUMNS = ("tag", "optimizer", "lr", "momentum", "lambda_edge", "spm", "variant", "probe_width", "width", "seed",
            "hidden_nodes", "edges", "params", "test_loss", "train_loss_late", "capped", "steps_run", "births",
@@ -272,7 +274,7 @@ def figures(root: Path, rows: list, births: dict) -> None:
                 series[v] = [(pos[r["width"]], r["hidden_nodes"]) for r in rows if r["optimizer"] == opt
                              and r["variant"] == v and r["lr"] == lr and r["lambda_edge"] == lam and r["spm"] == spm
                              and r["width"] in pos]
-            panels.append((f"{opt} lr {lr:g}, lambda {lam:g}" + (f"\n{spm}" if spm else ""), series))
+            panels.append((f"{opt} lr {lr:g}, lambda {lam:g}" + (f"\n{SHORT_SPM.get(spm, spm)}" if spm else ""), series))
         cap = [(pos[r["width"]], r["capacity_needed"]) for r in rows if r["optimizer"] == opt and r["variant"] == "static"
                and r["capacity_needed"] != "" and r["width"] in pos]
         if cap:  # a grid without the probe draws no empty panel
@@ -280,7 +282,7 @@ def figures(root: Path, rows: list, births: dict) -> None:
         if panels:
             ladder_figure(root / f"ladder_{opt}.png", panels, rung_labels=labels,
                           title=f"teacher-width ladder, {opt}: hidden nodes by teacher width")
-        groups = {f"{o} lambda {lam:g} {spm}".strip(): b for (o, _lr, lam, spm), b in sorted(births.items(), key=str)
+        groups = {f"{o} lambda {lam:g} {SHORT_SPM.get(spm, spm)}".strip(): b for (o, _lr, lam, spm), b in sorted(births.items(), key=str)
                   if o == opt and b}
         if groups:
             birth_figure(root / f"births_{opt}.png", groups, title=f"relay births, {opt} (teacher-width ladder, full)")

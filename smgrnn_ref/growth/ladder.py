@@ -292,7 +292,7 @@ def birth_figure(path, groups: dict, *, title: str = ""):
             if v.size:
                 ax.hist(v, bins=40, color="C0", alpha=0.8)
             ax.axvline(np.log10(0.5) if k == "osc_ratio" else 0.0, color="k", lw=0.8, ls="--")
-            ax.set_title(f"{label} ({v.size}): {name}" if ax is row[0] else f"{name} ({v.size})", fontsize=7)
+            ax.set_title(f"{label} ({v.size}):\n{name}" if ax is row[0] else f"{name} ({v.size})", fontsize=7)
             ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
