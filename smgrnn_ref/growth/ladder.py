@@ -271,13 +271,15 @@ def _control_relative(b: dict) -> float:
 
 def birth_figure(path, groups: dict, *, title: str = ""):
     """Histograms of the birth statistics, one row per group (``{label: [birth records]}``):
-    ``log10 |mu|/sigma``, ``log10 sigma^2/(lambda |mu|)``, the loss slope before and the loss
+    ``log10 |mu|/sigma``, ``log10`` of the second test's ratio (``sigma^2/(lambda |mu|)``, or
+    ``sigma/(lambda |mu|)`` for the scale-free test), the loss slope before and the loss
     change after the birth (clipped to [-1, 1]), and, where births carry a matched control
     (``control``), its relative effect ``(L_with - L_without) / L_without`` (clipped too)."""
     from matplotlib.figure import Figure
 
     keys = [("osc_ratio", "log10 |mu|/sigma (test: < 0.5)", True),
-            ("var_ratio", "log10 sigma^2/(lambda |mu|) (test: > 1)", True),
+            # the run's second test: sigma^2 (the paper's) or sigma (scale-free) over lambda |mu|
+            ("var_ratio", "log10 second test's ratio, sigma^2 or sigma / (lambda |mu|) (> 1)", True),
             ("slope_before", "loss change over the window before", False),
             ("change_after", "loss change in the 500 steps after", False)]
     if any(b.get("control") for bs in groups.values() for b in bs):
