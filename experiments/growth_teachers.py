@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from smgrnn_ref.growth.ladder import birth_figure, capacity_needed, ladder_figure, rank_table, run_jobs
+from smgrnn_ref.config import SPMConfig
 from smgrnn_ref.growth.offline import offline_config_from_dict, run_offline
 
 WIDTHS = (0, 2, 4, 8, 16, 32, 64)
@@ -43,7 +44,7 @@ MAX_PARAMS = 5_000
 CONTROLS = 3
 #: SPMConfig fields a run may set with ``--spm`` that name its setting (``spm`` column) when
 #: they differ from these defaults.
-SPM_EXTRA = {"init_weight_scale": 0.01, "tau_w": 0.03, "variance_test": "paper", "window_signal": "update"}
+SPM_EXTRA = {f: getattr(SPMConfig, f) for f in ("init_weight_scale", "tau_w", "variance_test", "window_signal")}
 #: Figure labels of the SPM options (the ``spm`` column says them in full).
 SHORT_SPM = {"variance_test=scale_free": "scale-free test", "window_signal=gradient": "gradient window"}
 
