@@ -13,6 +13,19 @@ from smgrnn_ref.graph import add_edge, add_hidden_node, empty_graph, hidden_node
 from smgrnn_ref.io import save_graph
 from smgrnn_ref.spm import insert_relay, random_growth
 
+#: The experiments/ scripts, which tests load as modules (they are not a package).
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def load_experiment(name: str):
+    """The script ``experiments/<name>.py`` as a fresh module (its ``main`` and helpers)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
 # A hand-made run that records the viewer's whole data contract (docs/viewer.md): relay
 # windows on relay_inserted events and prune_candidates.jsonl. Window length T = 4, pruning
 # every s = 10 steps. The numbers are chosen so the statistics are easy by hand:

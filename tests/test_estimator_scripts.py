@@ -1,26 +1,17 @@
 """experiments/estimator_benchmark.py and experiments/playground_growth.py on small inputs."""
 
 import csv
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import load_experiment
+
 pytest.importorskip("sklearn")
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_benchmark_counts_parameters_by_hand():
-    bench = _script("estimator_benchmark")
+    bench = load_experiment("estimator_benchmark")
     X, y = bench.load("iris")
     mlp = bench.make_model("mlp-8", "classification", 0).fit(X, y)
     # 4 inputs -> 8 hidden -> 3 outputs: 4*8 + 8 + 8*3 + 3 weights and biases
@@ -35,7 +26,7 @@ def test_benchmark_counts_parameters_by_hand():
 
 
 def test_benchmark_writes_resumes_and_tabulates(tmp_path, capsys):
-    bench = _script("estimator_benchmark")
+    bench = load_experiment("estimator_benchmark")
     bench.main(["--out", str(tmp_path), "--datasets", "iris", "--models", "linear", "--seeds", "0", "--folds", "2"])
     rows = list(csv.DictReader(open(tmp_path / "estimator_benchmark.csv")))
     assert [(r["dataset"], r["model"], r["seed"], r["fold"]) for r in rows] == [
@@ -50,7 +41,7 @@ def test_benchmark_writes_resumes_and_tabulates(tmp_path, capsys):
 
 
 def test_playground_growth_table_and_settings():
-    pg = _script("playground_growth")
+    pg = load_experiment("playground_growth")
     assert pg.parse_setting(["init_weight_scale=0.1", "max_params=20000", "variant='full'"]) == {
         "init_weight_scale": 0.1, "max_params": 20000, "variant": "full"}
     rows = [{"dataset": "spiral", "variant": "full", "setting": "defaults", "seed": s, "test_accuracy": a,

@@ -1,8 +1,6 @@
 """The analysis scripts under experiments/ (spread check, topology figure) on hand-made runs."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import matplotlib
 
@@ -15,14 +13,7 @@ from PIL import Image
 from smgrnn_ref.graph import add_edge, add_hidden_node, initial_graph
 from smgrnn_ref.viz import snapshot, write_snapshot
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-
-
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_experiment
 
 
 def _run(root, env, variant, seed, late):
@@ -40,7 +31,7 @@ def test_spread_check_prints_the_block_and_overall_stds(tmp_path, capsys):
     for seed, (x, y) in enumerate(zip(a, b)):
         _run(tmp_path, "Acrobot-v1", "full", seed, x)
         _run(tmp_path, "Acrobot-v1", "mlp", seed, y)
-    _script("spread_check").main([str(tmp_path), "--block", "2", "--n-boot", "200"])
+    load_experiment("spread_check").main([str(tmp_path), "--block", "2", "--n-boot", "200"])
     out = capsys.readouterr().out
     # sample stds by hand: [1, 2] -> 0.71, [4, 8] -> 2.83, [3, 3] -> 0, [5, 5] -> 0;
     # all four: mean 3.75, std sqrt(28.75 / 3) = 3.10 and mean 4, std sqrt(4 / 3) = 1.15
@@ -65,7 +56,7 @@ def _snapshots(path):
 
 def test_topology_evolution_draws_one_panel_per_step(tmp_path):
     _snapshots(tmp_path / "topology.jsonl")
-    mod = _script("topology_evolution")
+    mod = load_experiment("topology_evolution")
     assert mod.pick([{"step": s} for s in (0, 10, 20)], [1, 19]) == [0, 2]
     out = tmp_path / "fig.png"
     mod.main([str(tmp_path), "--steps", "0", "10", "20", "--out", str(out), "--dpi", "50", "--gif",

@@ -1,24 +1,15 @@
 """experiments/growth_teachers.py and growth_calibrate.py on tiny grids (seconds)."""
 
 import csv
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+from conftest import load_experiment
 
 
 def test_teacher_grid_is_resumable_and_reported(tmp_path):
-    teachers = load("growth_teachers")
+    teachers = load_experiment("growth_teachers")
     argv = ["--out", str(tmp_path), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
             "--seeds", "0", "1", "--steps", "700", "--variants", "full", "static", "mlp", "--controls", "0"]
     teachers.main(argv)
@@ -45,7 +36,7 @@ def test_teacher_grid_is_resumable_and_reported(tmp_path):
 
 
 def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
-    teachers, ship = load("growth_teachers"), load("growth_ship")
+    teachers, ship = load_experiment("growth_teachers"), load_experiment("growth_ship")
     held = tmp_path / "held"
     teachers.main(["--out", str(held), "--optimizer", "sgd", "--lr", "0.1", "--lambda-edge", "3", "--widths", "0", "2",
                    "--seeds", "0", "1", "--steps", "300", "--variants", "full", "static", "--controls", "1"])
@@ -67,7 +58,7 @@ def test_ship_writes_small_files_from_a_grid(tmp_path, monkeypatch):
 
 
 def test_birth_summary_by_hand():
-    teachers = load("growth_teachers")
+    teachers = load_experiment("growth_teachers")
     rows = [{"optimizer": "sgd", "lr": 0.1, "lambda_edge": 1.0, "spm": "", "width": 2, "seed": s, "osc_ratio": o,
              "var_ratio": v,
              "slope_before": sl, "change_after": ca, "control_relative": cr}
@@ -95,7 +86,7 @@ def write_csv(path, rows):
 
 
 def test_calibration_applies_the_rules_and_ignores_held_out_seeds(tmp_path):
-    cal = load("growth_calibrate")
+    cal = load_experiment("growth_calibrate")
     rows = []
     for s in range(5):
         rows += [{"optimizer": "sgd", "lr": 0.1, "variant": "mlp", "seed": s, "test_loss": 0.04, "hidden_nodes": 32},
@@ -117,7 +108,7 @@ def test_calibration_applies_the_rules_and_ignores_held_out_seeds(tmp_path):
 
 
 def test_calibration_of_an_spm_option_chooses_lambda_alone_among_its_own_runs(tmp_path):
-    cal = load("growth_calibrate")
+    cal = load_experiment("growth_calibrate")
     opt = {"optimizer": "adam", "lr": 0.003, "variant": "full", "spm": "variance_test=scale_free"}
     rows = []
     for s in range(5):
@@ -135,7 +126,7 @@ def test_calibration_of_an_spm_option_chooses_lambda_alone_among_its_own_runs(tm
 
 
 def test_calibration_without_runs_fails_clearly(tmp_path):
-    cal = load("growth_calibrate")
+    cal = load_experiment("growth_calibrate")
     with pytest.raises(SystemExit, match="growth_calibrate: error"):
         cal.main(["--runs", str(tmp_path)])
 
@@ -150,7 +141,7 @@ def _grid(path, rows, rank, name=None):
 
 
 def test_the_options_decision_by_hand(tmp_path):
-    opts = load("growth_options")
+    opts = load_experiment("growth_options")
     sf = "variance_test=scale_free"
     run = lambda spm, lam, w, loss: {"optimizer": "adam", "lr": 0.003, "lambda_edge": lam, "spm": spm,  # noqa: E731
                                      "variant": "full", "width": w, "seed": 5, "test_loss": loss}
