@@ -183,8 +183,11 @@ def _cartpole_labeller():
 
 #: An SPM configuration lively enough that every rule fires within 1,000 steps while the graph
 #: stays small: short windows (T = 20), a low instability threshold, the paper's s, p_rand and
-#: eta_prune.
-ACTIVE_SPM = SPMConfig(T=20, lambda_edge=0.02, tau_w=0.05, tau_delta=1e-3, rho_rand=0.05)
+#: eta_prune. Its thresholds are in update units, so the window is pinned to the paper's update
+#: window (on the default gradient window the same thresholds grow the graph explosively); the
+#: gradient window has its own case below.
+ACTIVE_SPM = SPMConfig(T=20, lambda_edge=0.02, tau_w=0.05, tau_delta=1e-3, rho_rand=0.05,
+                       window_signal="update")
 
 
 #: The optimizers of the SPM runs: Adam at the lively run's step size, and SGD with momentum at
@@ -340,7 +343,8 @@ def test_vectorised_decisions_match_reference_rules():
 
     rng = np.random.default_rng(4)
     G = random_graph(rng)
-    cfg = SPMConfig(T=100, lambda_edge=0.01, tau_w=0.6, tau_delta=2e-3)
+    # thresholds in update units at lr 0.01: the paper's update window
+    cfg = SPMConfig(T=100, lambda_edge=0.01, tau_w=0.6, tau_delta=2e-3, window_signal="update")
     fast = FastEngine(G, adam=AdamConfig(lr=0.01), spm=cfg)
     for _ in range(120):
         X = rng.normal(size=(4, 3))

@@ -266,10 +266,13 @@ def test_a_clicked_edge_shows_the_weight_of_graph_json(readme_page):
     checked = 0
     for e in sorted(g["edges"], key=lambda e: (e["source"], e["target"])):
         u, v = e["source"], e["target"]
-        # a point of this edge that picks it (not a node, not a crossing edge) to click on
+        # a point of this edge that picks it (not a node, not a crossing edge) to click on, and
+        # goes on picking it a pixel away (the mouse lands on whole pixels; a dense graph has
+        # other edges within a pixel of many points)
         points = page.js("([u, v]) => smgrnnViewer.debug.edgePoints(u, v, 15)", [u, v])
-        spot = next((p for p in points if page.js("([x, y]) => smgrnnViewer.debug.pick(x, y)", p) == {"edge": [u, v]}),
-                    None)
+        spot = next((p for p in points if all(
+            page.js("([x, y]) => smgrnnViewer.debug.pick(x, y)", [p[0] + dx, p[1] + dy]) == {"edge": [u, v]}
+            for dx, dy in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)))), None)
         if spot is None:
             continue
         page.page.mouse.click(ox + spot[0], oy + spot[1])
