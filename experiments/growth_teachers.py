@@ -42,9 +42,13 @@ PROBE_WIDTHS = (1, 2, 4, 8, 16, 32, 64, 128)
 MAX_PARAMS = 5_000
 #: Relay births per `full` run that get a matched control fork.
 CONTROLS = 3
+#: The study's reference SPM: the paper's update window, the library's default when the ladders
+#: were designed and run (the default is the gradient window since, docs/growth.md). Every run
+#: gets it under ``--spm``, so the commands of docs/growth.md give the same runs as before.
+STUDY_SPM = {"window_signal": "update"}
 #: SPMConfig fields a run may set with ``--spm`` that name its setting (``spm`` column) when
-#: they differ from these defaults.
-SPM_EXTRA = {f: getattr(SPMConfig, f) for f in ("init_weight_scale", "tau_w", "variance_test", "window_signal")}
+#: they differ from these values (the reference's).
+SPM_EXTRA = {**{f: getattr(SPMConfig, f) for f in ("init_weight_scale", "tau_w", "variance_test")}, **STUDY_SPM}
 #: Figure labels of the SPM options (the ``spm`` column says them in full).
 SHORT_SPM = {"variance_test=scale_free": "scale-free test", "window_signal=gradient": "gradient window"}
 
@@ -85,7 +89,7 @@ def jobs(args) -> list:
             for v in args.variants:
                 if v in ("full", "growth-only"):
                     for lam in args.lambda_edge:
-                        cfg = {**base, "width": w, "seed": s, "variant": v, "spm": {"lambda_edge": lam, **extra},
+                        cfg = {**base, "width": w, "seed": s, "variant": v, "spm": {"lambda_edge": lam, **STUDY_SPM, **extra},
                                "max_params": args.max_params, "controls": args.controls if v == "full" else 0}
                         out.append((args.out / otag / f"lambda{lam:g}{etag}" / f"{v}__{name}", cfg))
                 elif v == "static":

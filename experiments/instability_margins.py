@@ -4,8 +4,10 @@ Edge-driven growth (Jia & Zhou, arXiv 2512.12713) inserts a relay on edge ``k`` 
 
     |mu_k| < 0.5 sigma_k     and     sigma_k^2 > lambda_edge |mu_k|
 
-over the window of its last ``T`` weight updates. This script trains one distillation run
-(fast engine, the committed defaults unless overridden) and, every ``--every`` steps, reads the
+over the window of its last ``T`` values (``--window-signal``: the applied weight updates, the
+paper's window and this script's default, or the gradients, the library's default since the
+growth study). This script trains one distillation run (fast engine, the committed defaults
+unless overridden) and, every ``--every`` steps, reads the
 graph (the source of truth) and prints, over the edges with a full window:
 
 * ``|mu|/sigma`` (smallest three): the oscillation test needs it below 0.5;
@@ -25,6 +27,7 @@ import tempfile
 
 import numpy as np
 
+from smgrnn_ref.config import WINDOW_SIGNALS
 from smgrnn_ref.distill import Trainer, config_for_env
 from smgrnn_ref.spm import INSTABILITY_SIGMA_FACTOR, instability_margins
 
@@ -44,8 +47,11 @@ def main(argv=None) -> None:
     p.add_argument("--every", type=int, default=250)
     p.add_argument("--lambda-edge", type=float, default=None, help="override SPMConfig.lambda_edge")
     p.add_argument("--tau-w", type=float, default=None, help="override SPMConfig.tau_w")
+    p.add_argument("--window-signal", choices=WINDOW_SIGNALS, default="update",
+                   help="what the windows record (default: update, the paper's window that docs/calibration.md analyses)")
     args = p.parse_args(argv)
     spm = {k: v for k, v in (("lambda_edge", args.lambda_edge), ("tau_w", args.tau_w)) if v is not None}
+    spm["window_signal"] = args.window_signal
     cfg = config_for_env({"env_id": args.env, "variant": args.variant, "seed": args.seed,
                           "steps": args.steps, "engine": "fast", "spm": spm})
     lam, T = cfg.spm.lambda_edge, cfg.spm.T

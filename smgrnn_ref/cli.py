@@ -229,7 +229,8 @@ def _add_train_parser(sub) -> None:
     p.add_argument("--out", help="run directory (default runs/{env}__{variant}__s{seed})")
     p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
     p.add_argument("--max-params", type=int, metavar="N",
-                   help="stop early once the network has more than N parameters (default: no cap)")
+                   help="stop early once the network has more than N parameters (default: per env, "
+                   "20,000 on the shipped envs, smgrnn_ref.envs.ENV_DEFAULTS; no cap on others)")
     p.add_argument("--optimizer", choices=OPTIMIZERS,
                    help="weight optimizer: adam (the paper's, default) or sgd (plain SGD, ours; momentum via --config)")
     p.add_argument("--lr", type=float, help="optimizer step size (default: OptimizerConfig.lr, 0.003)")
@@ -289,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="training steps of every run (default: per env)")
     p.add_argument("--engine", choices=ENGINES, help="training engine (default: TrainConfig.engine)")
     p.add_argument("--max-params", type=int, metavar="N",
-                   help="stop each run early once its network has more than N parameters (default: no cap)")
+                   help="stop each run early once its network has more than N parameters (default: per env, "
+                   "20,000 on the shipped envs; no cap on others)")
     p.add_argument("--optimizer", choices=OPTIMIZERS,
                    help="weight optimizer: adam (the paper's, default) or sgd (plain SGD, ours; momentum via the grid's base)")
     p.add_argument("--lr", type=float, help="optimizer step size (default: OptimizerConfig.lr, 0.003)")

@@ -4,8 +4,10 @@ This is the code to read. Each training step (Jia & Zhou, arXiv 2512.12713, "Met
 
 1. forward the minibatch through the graph and compute the distillation loss ``L_t(theta)``;
 2. backpropagate (``autograd``) and apply one optimizer step (Adam, the paper's, or SGD:
-   :mod:`smgrnn_ref.optim`); every edge records its applied change
-   ``Delta w_{k,t}`` in ``updates`` and every hidden / output node records the **batch mean**
+   :mod:`smgrnn_ref.optim`); every edge records in ``updates`` its applied change
+   ``Delta w_{k,t}`` (the paper's window, ``SPMConfig.window_signal = "update"``) or, by
+   default (``"gradient"``, our choice), its negative gradient ``-dL/dw_k``, and every hidden /
+   output node records the **batch mean**
    of its activation (from the same forward pass, before the update) in ``activations``;
 3. the Structural Plasticity Module edits the structure (:func:`smgrnn_ref.spm.spm_step`).
 

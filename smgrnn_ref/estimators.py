@@ -588,9 +588,10 @@ _PARAMETERS_DOC = """
     T, s, lambda_edge, variance_test, window_signal, tau_w, tau_delta, eta_prune, p_rand, rho_rand, init_weight_scale, \
 allow_cycles, sweeps, enable_edge_growth, enable_random_growth, enable_pruning
         The Structural Plasticity Module's fields (``SPMConfig``, same defaults: window
-        ``T=100``, pruning period ``s=30``, instability threshold ``lambda_edge=3.0`` with the
-        paper's test ``variance_test="paper"`` (``"scale_free"``: our option) on the applied
-        updates ``window_signal="update"`` (``"gradient"``: our option), pruning
+        ``T=100``, pruning period ``s=30``, instability threshold ``lambda_edge=10.0`` with the
+        paper's test ``variance_test="paper"`` (``"scale_free"``: our option) on windows of the
+        negative loss gradient ``window_signal="gradient"`` (our choice; the paper's rule, the
+        applied updates, is ``window_signal="update", lambda_edge=3.0``), pruning
         thresholds ``tau_w=0.03`` and ``tau_delta=1e-3``, ``eta_prune=0.8``, random growth
         ``p_rand=0.25`` and ``rho_rand=0.05``, new-edge weights ``init_weight_scale=0.01``,
         ``allow_cycles=False``, ``sweeps=3``, all three rules on). ``variant`` switches rules

@@ -17,9 +17,10 @@ with code 130 (it never waits on a worker that cannot finish: :func:`_run_proces
 runs of a grid never share a directory, and a grid may not set through ``base`` or ``sweep``
 what its own fields set per run (``env_id``, ``variant``, ``seed``, ``steps``).
 
-A grid has no time limit per run. Where a run may explode (``growth-only`` at a low
-``lambda_edge``: its graph can grow exponentially), give it a size cap instead,
-``"base": {"max_params": 20000}`` or ``--max-params 20000``
+A grid has no time limit per run. Where a run may explode (``growth-only``: its graph can grow
+exponentially), a size cap stops it instead: the shipped environments set
+``max_params = 20000`` in their per-env defaults (:data:`smgrnn_ref.envs.ENV_DEFAULTS`); set or
+change it with ``"base": {"max_params": 20000}`` or ``--max-params 20000``
 (:attr:`smgrnn_ref.distill.TrainConfig.max_params`): the run stops at the same step on any
 machine and ``smgrnn-ref report`` lists it as capped.
 
@@ -29,8 +30,13 @@ Grid file (JSON)::
       "envs": ["CartPole-v1"], "variants": ["full", "mlp"], "seeds": [0, 1, 2],
       "steps": {"CartPole-v1": 6000},             # optional: int or per-env dict
       "base": {"engine": "fast", "spm": {"tau_w": 0.05}},   # optional TrainConfig overrides
+      "env_base": {"CartPole-v1": {"spm": {"lambda_edge": 0.3}}},  # optional: per-env overrides
       "sweep": {"spm.lambda_edge": [0.001, 0.01]}             # optional: dotted key -> values
     }
+
+``env_base`` lets a grid state per-env values of its own (for example the per-env
+``lambda_edge`` of an earlier set of defaults, ``experiments/study_paper_window.json``); it
+is applied over ``base``, under a sweep point.
 
 Each point of ``sweep`` becomes a tag (``spm.lambda_edge=0.001``), and runs go to
 ``OUT/<tag>/<env>__<variant>__s<seed>`` (``OUT/<env>__<variant>__s<seed>`` without a sweep).
@@ -60,6 +66,7 @@ from .distill import (
     train_config_from_dict,
     train_config_to_dict,
 )
+from .distill.train_config import deep_merge
 from .envs import check_env
 from .interrupt import StopRequest, sigterm_raises_interrupt
 from .io import read_json
@@ -93,11 +100,14 @@ class GridSpec:
     """Overrides of :class:`smgrnn_ref.distill.TrainConfig` fields (nested dicts allowed), on
     top of the per-env defaults (:data:`smgrnn_ref.envs.ENV_DEFAULTS`)."""
 
+    env_base: dict = field(default_factory=dict)
+    """Env id -> overrides like ``base``'s, applied over ``base`` for that env's runs only."""
+
     sweep: dict = field(default_factory=dict)
     """Dotted config key -> list of values; the grid takes their Cartesian product."""
 
     def __post_init__(self):
-        for name in ("base", "sweep"):
+        for name in ("base", "env_base", "sweep"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"GridSpec.{name} must be a JSON object (a mapping), got "
                                  f"{type(getattr(self, name)).__name__}")
@@ -120,6 +130,14 @@ class GridSpec:
                 raise ValueError(f"GridSpec.variants: unknown variant {v!r}; known: {list(VARIANTS)}")
         for env in self.envs:
             check_env(env)
+        for env, over in self.env_base.items():
+            if env not in self.envs:
+                raise ValueError(f"GridSpec.env_base names {env!r}, which is not in envs {list(self.envs)}")
+            if not isinstance(over, dict):
+                raise ValueError(f"GridSpec.env_base[{env!r}] must be a JSON object (a mapping), got {type(over).__name__}")
+            clash = sorted(set(over) & set(GRID_AXES))
+            if clash:
+                raise ValueError(f"GridSpec.env_base[{env!r}] cannot set {clash[0]!r}, which the grid's own fields set")
         for key, values in self.sweep.items():
             if not isinstance(values, list) or not values:
                 raise ValueError(f"GridSpec.sweep[{key!r}] must be a non-empty list of values")
@@ -144,7 +162,7 @@ def load_grid(path) -> GridSpec:
     data = read_json(path, what="grid file")
     if not isinstance(data, dict):
         raise ValueError(f"grid file {path} must hold a JSON object")
-    known = {"envs", "variants", "seeds", "steps", "base", "sweep"}
+    known = {"envs", "variants", "seeds", "steps", "base", "env_base", "sweep"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"grid file {path}: unknown key(s) {unknown}; known: {sorted(known)}")
@@ -176,8 +194,8 @@ def expand_grid(spec: GridSpec, out_root) -> list[Run]:
     for point in itertools.product(*(spec.sweep[k] for k in keys)):
         tag = ",".join(f"{k}={_format_value(v)}" for k, v in zip(keys, point))
         for env, variant, seed in itertools.product(spec.envs, spec.variants, spec.seeds):
-            # TrainConfig defaults < per-env defaults < base < sweep point < env/variant/seed/steps
-            d = copy.deepcopy(spec.base)
+            # TrainConfig defaults < per-env defaults < base < env_base < sweep point < env/variant/seed/steps
+            d = deep_merge(copy.deepcopy(spec.base), copy.deepcopy(spec.env_base.get(env, {})))
             for k, v in zip(keys, point):
                 _set_dotted(d, k, v)
             steps = spec.steps.get(env) if isinstance(spec.steps, dict) else spec.steps

@@ -33,8 +33,11 @@ SGD)::
     Delta  = -lr buf
     theta <- theta + Delta
 
-``Delta`` of every edge weight is appended to that edge's ``updates`` deque: these are the
-``Delta w_{k,t}`` whose rolling statistics drive the SPM, under either optimizer.
+``Delta`` of every edge weight is appended to that edge's ``updates`` deque when the window is
+the paper's (``SPMConfig.window_signal = "update"``): these are the ``Delta w_{k,t}`` whose
+rolling statistics drive the SPM, under either optimizer. Under the default window,
+``"gradient"`` (our choice, not the paper's), the deque gets ``-g`` instead and ``Delta`` is
+applied all the same (:func:`optimizer_step`, ``record=``).
 
 ``beta^t`` is :func:`smgrnn_ref.numerics.power` (correctly rounded), not Python's ``**``: that
 calls the C library's ``pow``, whose last bit depends on the CPU.

@@ -4,7 +4,9 @@ Jia & Zhou, "Self-Motivated Growing Neural Network for Adaptive Architecture via
 Structural Plasticity", arXiv 2512.12713 (the rules in the paper's notation beside these
 functions: docs/paper.md, section "The paper's rules"). The optimizer trains the weights; the
 SPM edits the structure from windowed, per-edge statistics of the weight updates
-``Delta w_{k,t}`` only:
+``Delta w_{k,t}`` only (the paper's window; by default this library's windows hold the negative
+gradients ``-dL/dw_k`` instead, ``SPMConfig.window_signal``, our choice: the rules below read
+either the same way):
 
 1. **Edge-driven growth.** Edge ``k = (i -> j)`` is unstable when::
 
@@ -108,7 +110,7 @@ def is_unstable(updates, lambda_edge: float, T: int, variance_test: str = "paper
     Parameters
     ----------
     updates : sequence of float
-        The edge's window of weight updates.
+        The edge's window (weight updates, or negative gradients: ``SPMConfig.window_signal``).
     lambda_edge : float
         Threshold ``lambda_edge`` of the variance condition.
     T : int

@@ -1,7 +1,10 @@
-"""An edge's window of weight updates: its statistics, the quantities every SPM rule reads.
+"""An edge's window: its statistics, the quantities every SPM rule reads.
 
-Each edge keeps its last ``T`` applied weight updates ``Delta w_{k,t}`` (a deque with
-``maxlen = T``, :mod:`smgrnn_ref.graph`). Edge-driven growth (:func:`smgrnn_ref.spm.is_unstable`)
+Each edge keeps its last ``T`` window values in a deque with ``maxlen = T``
+(:mod:`smgrnn_ref.graph`): the applied weight updates ``Delta w_{k,t}``, the paper's window
+(``SPMConfig.window_signal = "update"``), or, by default, the negative loss gradients
+``-dL/dw_k`` (``"gradient"``, our choice, not the paper's). The formulas below are written for
+the paper's window; they apply to either. Edge-driven growth (:func:`smgrnn_ref.spm.is_unstable`)
 and pruning (:func:`smgrnn_ref.pruning.is_prune_candidate`) judge it by its mean ``mu_k`` and
 variance ``sigma_k^2``, and only once it is full.
 """
@@ -12,7 +15,7 @@ import numpy as np
 
 
 def rolling_stats(updates) -> tuple[float, float]:
-    """Mean and variance of an edge's window of weight updates.
+    """Mean and variance of an edge's window (weight updates, or negative gradients).
 
     ::
 

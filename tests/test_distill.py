@@ -29,8 +29,10 @@ from smgrnn_ref.distill import (
     TrainConfig,
     build_graph,
     config_for_env,
+    load_config,
     mixing_beta,
     resume,
+    save_config,
     spawn_streams,
     train,
     train_config_from_dict,
@@ -118,17 +120,35 @@ def test_default_steps_come_from_the_env_table():
 def test_config_layers_defaults_env_defaults_then_user_values():
     from smgrnn_ref.envs import ENV_DEFAULTS
 
-    env_spm = ENV_DEFAULTS[ENV]["spm"]
+    env = ENV_DEFAULTS[ENV]
+    assert env["optimizer"] and env["max_params"]  # the env layer below has values to keep
     cfg = config_for_env({"env_id": ENV, "seed": 4, "spm": {"tau_delta": 0.5}})
     assert cfg.seed == 4 and cfg.spm.tau_delta == 0.5  # the user's values
-    for key, value in env_spm.items():  # the env layer, kept where the user is silent
-        assert getattr(cfg.spm, key) == value
+    # the env layer, kept where the user is silent
+    assert all(getattr(cfg.optimizer, k) == v for k, v in env["optimizer"].items())
+    assert all(getattr(cfg.spm, k) == v for k, v in env["spm"].items())
+    assert cfg.max_params == env["max_params"] != TrainConfig().max_params
     assert cfg.spm.T == SPMConfig().T and cfg.batch_size == TrainConfig().batch_size  # the defaults
-    assert cfg.steps == ENV_DEFAULTS[ENV]["steps"]
-    for key, value in ENV_DEFAULTS[ENV].get("optimizer", {}).items():
-        assert getattr(cfg.optimizer, key) == value
-    user = config_for_env({"spm": {k: v + 1 for k, v in env_spm.items()}, "steps": 7})
-    assert all(getattr(user.spm, k) == v + 1 for k, v in env_spm.items()) and user.steps == 7
+    assert cfg.steps == env["steps"]
+    # the user's values replace the env layer's
+    user = config_for_env({"optimizer": {k: v * 2 for k, v in env["optimizer"].items()}, "steps": 7,
+                           "max_params": env["max_params"] + 1})
+    assert all(getattr(user.optimizer, k) == v * 2 for k, v in env["optimizer"].items())
+    assert user.steps == 7 and user.max_params == env["max_params"] + 1
+
+
+def test_a_run_config_from_before_the_window_option_keeps_the_update_window(tmp_path):
+    # a config.json as save_config wrote it before SPMConfig had variance_test and window_signal
+    cfg = config_for_env({"env_id": ENV, "seed": 1, "spm": {"lambda_edge": 0.3}})
+    old = json.loads(save_config(cfg, tmp_path / "config.json").read_text())
+    del old["spm"]["variance_test"], old["spm"]["window_signal"]
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    loaded = load_config(tmp_path / "config.json")
+    assert (loaded.spm.window_signal, loaded.spm.variance_test) == ("update", "paper")  # the only ones then
+    assert loaded.spm.lambda_edge == 0.3 and loaded.seed == 1
+    # a partial file written by hand gets today's defaults
+    (tmp_path / "mine.json").write_text(json.dumps({"seed": 2, "spm": {"lambda_edge": 0.3}}))
+    assert load_config(tmp_path / "mine.json").spm.window_signal == SPMConfig().window_signal == "gradient"
 
 
 @pytest.mark.parametrize(

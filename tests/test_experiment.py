@@ -117,7 +117,11 @@ def test_grid_max_params_flag_caps_runs_and_old_done_files_stay_done(tmp_path, c
     record = json.loads((run.out_dir / DONE_FILE).read_text())
     assert record["config"]["max_params"] == 15 and record["summary"]["capped"]
     assert record["summary"]["params"] > 15 and record["summary"]["step"] < 40
-    # a done.json written before a config field existed still marks the run done
+    # a done.json written before a config field existed still marks the run done (a grid without
+    # a cap, as every run was before max_params: CartPole-v1's per-env cap lifted)
+    spec = json.loads(grid.read_text())
+    spec["base"]["max_params"] = None
+    grid.write_text(json.dumps(spec))
     uncapped = run.out_dir.parent / "uncapped"
     assert run_grid(GridSpec(**{**json.loads(grid.read_text())}), uncapped, workers=1, progress=False)["ran"] == 1
     done = next(uncapped.glob("*")) / DONE_FILE
@@ -243,8 +247,41 @@ def test_base_may_not_set_what_the_grid_sets(tmp_path):
     assert [r.config.steps for r in runs] == [20]
 
 
+def test_env_base_sets_one_envs_runs_over_base_and_under_the_sweep(tmp_path):
+    spec = GridSpec(envs=["CartPole-v1", "Acrobot-v1"], variants=["full"], seeds=[0], steps=10,
+                    base={"spm": {"lambda_edge": 3.0, "tau_w": 0.07}, "max_params": None},
+                    env_base={"CartPole-v1": {"spm": {"lambda_edge": 0.3}, "max_params": 500}},
+                    sweep={"spm.tau_w": [0.02]})
+    got = {r.config.env_id: (r.config.spm.lambda_edge, r.config.spm.tau_w, r.config.max_params)
+           for r in expand_grid(spec, tmp_path)}
+    # CartPole: env_base's lambda_edge and cap; both: the sweep's tau_w over base's 0.07
+    assert got == {"CartPole-v1": (0.3, 0.02, 500), "Acrobot-v1": (3.0, 0.02, None)}
+
+
+@pytest.mark.parametrize("env_base, message", [
+    ({"Acrobot-v1": {"seed": 1}}, "names 'Acrobot-v1', which is not in envs"),
+    ({"CartPole-v1": {"seed": 1}}, "cannot set 'seed'"),
+    ({"CartPole-v1": [1]}, "must be a JSON object"),
+])
+def test_bad_env_base_is_refused(env_base, message):
+    with pytest.raises(ValueError, match=message):
+        GridSpec(envs=["CartPole-v1"], variants=["full"], seeds=[0], env_base=env_base)
+
+
+def test_the_paper_window_study_grid_restores_the_earlier_defaults():
+    # the defaults before the growth study (commit 463c22b): the update window, lambda_edge 3,
+    # CartPole-v1 0.3 and Pendulum-v1 1.0, a size cap on Pendulum-v1 only
+    runs = expand_grid(load_grid(Path(__file__).parents[1] / "experiments" / "study_paper_window.json"), "runs")
+    by_env = {r.config.env_id: r.config for r in runs if r.config.variant == "full" and r.config.seed == 0}
+    assert {env: (c.spm.window_signal, c.spm.lambda_edge, c.max_params) for env, c in by_env.items()} == {
+        "CartPole-v1": ("update", 0.3, None), "Acrobot-v1": ("update", 3.0, None),
+        "LunarLander-v3": ("update", 3.0, None), "Pendulum-v1": ("update", 1.0, 20000),
+        "LunarLanderContinuous-v3": ("update", 3.0, None)}
+    assert len(runs) == 125
+
+
 @pytest.mark.parametrize("field, value", [("base", [{"seed": 1}]), ("sweep", [["spm.T", [5]]]), ("base", "x"),
-                                          ("steps", "many"), ("steps", True)])
+                                          ("steps", "many"), ("steps", True), ("env_base", "x")])
 def test_grid_fields_of_the_wrong_shape_are_one_line_errors(tmp_path, capsys, field, value):
     from smgrnn_ref import cli
 

@@ -85,10 +85,12 @@ def test_engine_records_updates_and_batch_mean_activations():
     h = add_hidden_node(G, bias=0.0)
     add_edge(G, 0, h, 0.5)
     add_edge(G, h, 1, 1.0)
-    eng = ReferenceEngine(G, adam=AdamConfig(lr=0.01), spm=SPMConfig())
+    # MSE, since with one output the KL loss of a softmax has no gradient; the paper's window
+    eng = ReferenceEngine(G, adam=AdamConfig(lr=0.01), spm=SPMConfig(window_signal="update"), loss="mse")
     X = np.array([[1.0], [3.0]])
     w_before = G.edges[0, h]["weight"]
     eng.train_step(X, np.array([[0.0], [1.0]]))
+    assert abs(G.edges[0, h]["weight"] - w_before) > 1e-3  # the step moved the weight
     # recorded activation: mean over the batch of tanh(0.5 x), before the update
     assert G.nodes[h]["activations"][0] == pytest.approx((math.tanh(0.5) + math.tanh(1.5)) / 2)
     assert G.nodes[1]["activations"][0] == pytest.approx((math.tanh(0.5) + math.tanh(1.5)) / 2)

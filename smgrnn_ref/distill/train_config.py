@@ -150,7 +150,10 @@ class TrainConfig:
 
     max_params: int | None = None
     """Stop the run early once the network holds more than ``max_params`` parameters
-    (weights + biases); ``None`` (the default) never stops. The step that crosses the cap is
+    (weights + biases); ``None`` (the default here) never stops. Every shipped environment sets
+    20,000 in its per-env layer (:data:`smgrnn_ref.envs.ENV_DEFAULTS`, applied by
+    :func:`config_for_env`): without pruning the graph grows explosively under the default
+    gradient window. The step that crosses the cap is
     evaluated, logged and checkpointed like a last step, and the summary says ``capped``.
     A guard for sweeps: without pruning (``growth-only``) a graph can grow exponentially and
     a run can take hours. A size cap, unlike a time limit, stops every machine at the same
@@ -294,16 +297,16 @@ def train_config_from_dict(data: dict, base: TrainConfig | None = None) -> Train
     return dataclasses.replace(base, **merged)
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
     """``base`` updated by ``over``; nested dicts are merged key by key, not replaced.
 
-    >>> _deep_merge({"spm": {"T": 5, "s": 3}, "seed": 1}, {"spm": {"s": 4}})
+    >>> deep_merge({"spm": {"T": 5, "s": 3}, "seed": 1}, {"spm": {"s": 4}})
     {'spm': {'T': 5, 's': 4}, 'seed': 1}
     """
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -384,7 +387,7 @@ def config_for_env(data: dict | None = None) -> TrainConfig:
     env_id = data.get("env_id", TrainConfig.env_id)
     if not isinstance(env_id, str) or env_id not in ENV_DEFAULTS:
         check_env(env_id)  # the clear message for an unknown env or unsupported spaces
-    cfg = train_config_from_dict(_deep_merge(_today_names(ENV_DEFAULTS.get(env_id, {})), _today_names(data)))
+    cfg = train_config_from_dict(deep_merge(_today_names(ENV_DEFAULTS.get(env_id, {})), _today_names(data)))
     return resolve_teacher(cfg)[0]
 
 
@@ -405,8 +408,36 @@ def save_config(cfg: TrainConfig, path) -> Path:
     return write_config(path, train_config_to_dict(cfg))
 
 
+#: ``SPMConfig`` fields added after run directories were first written, with the value every
+#: run written before them had. A file whose ``spm`` section holds every other ``SPMConfig``
+#: field was written by :func:`save_config` before these fields existed, so it gets these values,
+#: not today's defaults: an old run resumes, or is compared, as it trained (the default window
+#: became the gradient's with the growth study, docs/growth.md).
+FIELDS_ADDED_LATER = {"variance_test": "paper", "window_signal": "update"}
+
+
+def _with_fields_added_later(data: dict) -> dict:
+    """``data`` with :data:`FIELDS_ADDED_LATER` filled in when its ``spm`` section is a complete
+    one from before them (a partial file, written by hand, is left to today's defaults).
+
+    >>> old = {f.name: f.default for f in dataclasses.fields(SPMConfig) if f.name not in FIELDS_ADDED_LATER}
+    >>> _with_fields_added_later({"spm": old})["spm"]["window_signal"]
+    'update'
+    >>> _with_fields_added_later({"spm": {"lambda_edge": 3.0}})
+    {'spm': {'lambda_edge': 3.0}}
+    """
+    spm = data.get("spm")
+    earlier = {f.name for f in dataclasses.fields(SPMConfig)} - set(FIELDS_ADDED_LATER)
+    if not isinstance(spm, dict) or not earlier <= set(spm):
+        return data
+    return {**data, "spm": {**FIELDS_ADDED_LATER, **spm}}
+
+
 def load_config(path) -> TrainConfig:
     """Read a config file written by :func:`save_config` (or a partial one by hand).
+
+    A complete file from before the fields of :data:`FIELDS_ADDED_LATER` gets their values of
+    that time (an old run directory keeps training with the paper's update window).
 
     Raises
     ------
@@ -414,7 +445,7 @@ def load_config(path) -> TrainConfig:
         If the file is missing or malformed (:func:`smgrnn_ref.rundir.read_config_dict`), or a
         field is unknown or invalid.
     """
-    return train_config_from_dict(read_config_dict(path))
+    return train_config_from_dict(_with_fields_added_later(read_config_dict(path)))
 
 
 __all__ = [

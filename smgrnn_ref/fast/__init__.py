@@ -3,7 +3,8 @@
 SMGrNN (Jia & Zhou, "Self-Motivated Growing Neural Network for Adaptive Architecture via
 Local Structural Plasticity", arXiv 2512.12713) trains the weights of a growing directed graph
 ``G_t = (V_t, E_t)`` with Adam on a distillation loss while the Structural Plasticity Module
-(SPM) edits the structure from windowed statistics of the weight updates ``Delta w_{k,t}``.
+(SPM) edits the structure from windowed statistics of the weight updates ``Delta w_{k,t}`` (or,
+by default here, of the negative gradients: ``SPMConfig.window_signal``, our choice).
 :class:`smgrnn_ref.engine.ReferenceEngine` does this one node and one parameter at a time
 (autograd, Python dicts, deques) and is the code to read; :class:`FastEngine` has the same
 interface and produces the same losses, gradients, optimizer states, recorded windows and SPM

@@ -216,8 +216,9 @@ class FastEngine:
         """One optimizer step on the minibatch; return the loss before the step.
 
         Records the batch mean activation of every hidden / output node (from this forward
-        pass, before the update) and every edge's applied change ``Delta w`` in the ring
-        buffers, as the reference engine does in the graph's deques.
+        pass, before the update) and every edge's window value (its applied change ``Delta w``,
+        or ``-dL/dw`` under the default ``window_signal = "gradient"``) in the ring buffers, as
+        the reference engine does in the graph's deques.
 
         Parameters
         ----------

@@ -1,7 +1,8 @@
 """Relay births: what the window looked like, what the loss was doing, whether the relay helped.
 
 Edge-driven growth (Jia & Zhou, arXiv 2512.12713) inserts a relay on edge ``k`` when its window
-of the last ``T`` applied updates ``Delta w_k`` satisfies::
+of the last ``T`` applied updates ``Delta w_k`` (or, under ``window_signal = "gradient"``, the
+library's default and our choice, of the negative gradients) satisfies::
 
     |mu_k| < 0.5 sigma_k     and     sigma_k^2 > lambda_edge |mu_k|
 

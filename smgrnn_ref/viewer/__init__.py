@@ -3,7 +3,7 @@
 The PNG frames and the GIF of a run show the net change every ``frame_every`` steps; the
 viewer shows the graph at **every** step and why it changed. A slider, play/pause and
 event-by-event navigation move through the run; the event under the cursor is explained (a
-relay's parent edge and, where the run recorded it, its update window against the
+relay's parent edge and, where the run recorded it, its window against the
 instability criterion; a pruning step's candidate set ``W_t`` and the edges drawn; the new
 edges of random growth; the chain of orphans removed); any node or edge can be inspected;
 return, loss and size curves follow the cursor.

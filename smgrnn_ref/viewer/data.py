@@ -7,7 +7,7 @@ readers of :mod:`smgrnn_ref.rundir` (one home for the files' names and formats):
   (:func:`smgrnn_ref.viz.history.build_history`, which checks them against each other) and
   laid out once for the whole run (:func:`smgrnn_ref.viz.layered_layout.layered_layout`, the
   layout of the run's PNG frames and GIF too);
-* ``graph.json`` (the final graph: its edges' update windows and nodes' activation windows);
+* ``graph.json`` (the final graph: its edges' windows and nodes' activation windows);
 * ``metrics.csv`` (return, loss and size curves) and ``config.json`` (the SPM thresholds);
 * the records of the viewer's data contract (``docs/viewer.md``), where the run wrote them:
   a relay's ``window`` on its ``relay_inserted`` event and ``prune_candidates.jsonl``.
