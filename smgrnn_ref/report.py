@@ -17,7 +17,7 @@ Run directories are found and read through :mod:`smgrnn_ref.rundir` (a run direc
 holding ``config.json`` and ``metrics.csv``). Outputs: ``results.csv``, ``results.md`` and
 figures per env: return curves with seed bands
 (``returns_<env>.png``), size over training, and parameters of ``growth-only`` vs ``full`` on a
-log scale (``params_<env>.png``).
+log scale (``params_<env>.png``; a capped run drawn alone, dashed, up to the step it stopped).
 
 Examples
 --------
@@ -109,6 +109,7 @@ def run_record(run_dir: Path, root: Path) -> dict:
         "hidden_nodes": float(m["hidden_nodes"][-1]) if len(m["step"]) else float("nan"),
         "edges": float(m["edges"][-1]) if len(m["step"]) else float("nan"),
         "params": params,
+        "max_params": cfg.get("max_params"),
         "metrics": m,
     }
 
@@ -176,38 +177,59 @@ def write_table(rows: list[dict], out_dir: Path, left_out: list[dict] = ()) -> t
     return csv_path, md_path
 
 
-def write_figures(records: list[dict], out_dir: Path) -> list[Path]:
-    """Per (tag, env): return and size curves by variant; growth-only vs full parameters."""
-    # Figure objects draw without pyplot, so no backend is forced on the caller (notebooks)
+def _params_figure(finished: list[dict], capped: list[dict], title: str, path: Path):
+    """``growth-only`` vs ``full`` parameters over training (log scale): finished runs as their
+    mean with a min-max band; each capped run as a thin dashed line up to the step its size cap
+    stopped it, with the cap dotted (so a pair whose runs all hit the cap still shows both)."""
     from matplotlib.figure import Figure
 
-    from .viz import plot_runs, seed_band
+    from .viz import seed_band
+
+    fig = Figure(figsize=(6.5, 4.0), dpi=120, layout="constrained")
+    ax = fig.subplots()
+    for v in ("full", "growth-only"):
+        tabs = [r["metrics"] for r in finished if r["variant"] == v]
+        stopped = [r for r in capped if r["variant"] == v]
+        color = None
+        if tabs:
+            grid, Y = seed_band(tabs, "params")
+            (line,) = ax.plot(grid, Y.mean(axis=0), label=f"{v} (mean of {len(tabs)} seeds)")
+            ax.fill_between(grid, Y.min(axis=0), Y.max(axis=0), alpha=0.2, color=line.get_color())
+            color = line.get_color()
+        for i, r in enumerate(stopped):
+            (line,) = ax.plot(r["metrics"]["step"], r["metrics"]["params"], ls="--", lw=0.9, color=color,
+                              label=f"{v}, capped ({len(stopped)} seeds, to the step each stopped)" if i == 0 else None)
+            color = line.get_color()
+    for cap in sorted({r["max_params"] for r in capped}):
+        ax.axhline(cap, color="0.5", ls=":", lw=1.0, label=f"size cap ({cap:,} parameters)")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("parameters (log scale)")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    fig.savefig(path)
+    return fig
+
+
+def write_figures(records: list[dict], out_dir: Path, capped: list[dict] = ()) -> list[Path]:
+    """Per (tag, env): return and size curves by variant (finished runs); growth-only vs full
+    parameters (finished runs, and the ``capped`` ones up to where they stopped)."""
+    from .viz import plot_runs
 
     paths = []
-    keys = sorted({(r["tag"], r["env"]) for r in records})
+    keys = sorted({(r["tag"], r["env"]) for r in [*records, *capped]})
     for tag, env in keys:
         rs = [r for r in records if (r["tag"], r["env"]) == (tag, env)]
+        cs = [r for r in capped if (r["tag"], r["env"]) == (tag, env)]
         stem = env if not tag else f"{env}__{tag}".replace("/", "_").replace(",", "_").replace("=", "-")
-        p = out_dir / f"returns_{stem}.png"
-        plot_runs([r["metrics"] for r in rs], [r["variant"] for r in rs], p, log_size=True,
-                  title=f"{env} {tag}".strip())
-        paths.append(p)
-        pair = [v for v in ("full", "growth-only") if any(r["variant"] == v for r in rs)]
-        if pair:
-            fig = Figure(figsize=(6.5, 4.0), dpi=120, layout="constrained")
-            ax = fig.subplots()
-            for v in pair:
-                tabs = [r["metrics"] for r in rs if r["variant"] == v]
-                grid, Y = seed_band(tabs, "params")
-                ax.plot(grid, Y.mean(axis=0), label=f"{v} (mean of {len(tabs)} seeds)")
-                ax.fill_between(grid, Y.min(axis=0), Y.max(axis=0), alpha=0.2)
-            ax.set_yscale("log")
-            ax.set_xlabel("training step")
-            ax.set_ylabel("parameters (log scale)")
-            ax.set_title(f"{env}: parameters, growth-only vs full {tag}".strip())
-            ax.legend(loc="best")
+        if rs:
+            p = out_dir / f"returns_{stem}.png"
+            plot_runs([r["metrics"] for r in rs], [r["variant"] for r in rs], p, log_size=True,
+                      title=f"{env} {tag}".strip())
+            paths.append(p)
+        if any(r["variant"] in ("full", "growth-only") for r in [*rs, *cs]):
             p = out_dir / f"params_{stem}.png"
-            fig.savefig(p)
+            _params_figure(rs, cs, f"{env}: parameters, growth-only vs full {tag}".strip(), p)
             paths.append(p)
     return paths
 
@@ -224,8 +246,10 @@ def make_report(root, out_dir=None, *, figures: bool = True) -> dict:
     left_out = [r for r in records if r["status"] != FINISHED]
     paths = list(write_table(rows, out, left_out))
     if figures:
-        # curves of finished runs only: a seed band covers the steps every seed reached
-        paths += write_figures([r for r in records if r["status"] == FINISHED], out)
+        # bands of finished runs only (a seed band covers the steps every seed reached); capped
+        # runs drawn alone up to where they stopped
+        paths += write_figures([r for r in records if r["status"] == FINISHED], out,
+                               [r for r in records if r["status"] == CAPPED])
     return {"rows": rows, "paths": paths, "runs": len(records), "left_out": left_out}
 
 

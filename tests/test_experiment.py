@@ -131,6 +131,28 @@ def test_grid_max_params_flag_caps_runs_and_old_done_files_stay_done(tmp_path, c
     assert run_grid(GridSpec(**{**json.loads(grid.read_text())}), uncapped, workers=1, progress=False)["skipped"] == 1
 
 
+def test_params_figure_draws_capped_runs_up_to_where_they_stopped(tmp_path):
+    from smgrnn_ref.report import _params_figure
+
+    def rec(variant, steps, params, max_params=None):
+        return {"variant": variant, "max_params": max_params,
+                "metrics": {"step": np.array(steps, float), "params": np.array(params, float)}}
+
+    finished = [rec("full", [10, 20, 30], [5, 6, 7]), rec("full", [10, 20, 30], [5, 8, 9])]
+    capped = [rec("growth-only", [10, 20], [50, 120], 100), rec("growth-only", [10, 20, 30], [40, 90, 130], 100)]
+    fig = _params_figure(finished, capped, "t", tmp_path / "p.png")
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = fig.axes[0].get_lines()
+    dashed = [ln for ln in lines if ln.get_linestyle() == "--"]
+    # each capped run alone, to its own last step; the full runs' mean (5, 7, 8); the cap at 100
+    assert [ln.get_xdata().tolist() for ln in dashed] == [[10, 20], [10, 20, 30]]
+    assert [ln.get_ydata().tolist() for ln in lines if ln.get_linestyle() == "-"] == [[5.0, 7.0, 8.0]]
+    assert [list(ln.get_ydata()) for ln in lines if ln.get_linestyle() == ":"] == [[100, 100]]
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["full (mean of 2 seeds)", "growth-only, capped (2 seeds, to the step each stopped)",
+                      "size cap (100 parameters)"]
+
+
 def test_std_ratio_point_value_by_hand():
     # std([1, 2, 3, 4], ddof=1)^2 = 5/3; std([2, 4], ddof=1)^2 = 2  ->  ratio sqrt(5/6)
     ratio, _, _ = std_ratio_interval([1.0, 2.0, 3.0, 4.0], [2.0, 4.0], np.random.default_rng(0), n_boot=10)
