@@ -80,11 +80,17 @@ def test_bad_gradients_are_rejected():
         adam_step(G, [("weight", 0, 1)], [1.0, 2.0], AdamConfig())
 
 
-def test_engine_records_updates_and_batch_mean_activations():
+def _one_hidden_node_graph():
+    """``0 -> h -> 1`` with weights 0.5 and 1.0, zero biases: small enough to differentiate by hand."""
     G = empty_graph(1, 1)
     h = add_hidden_node(G, bias=0.0)
     add_edge(G, 0, h, 0.5)
     add_edge(G, h, 1, 1.0)
+    return G, h
+
+
+def test_engine_records_updates_and_batch_mean_activations():
+    G, h = _one_hidden_node_graph()
     # MSE, since with one output the KL loss of a softmax has no gradient; the paper's window
     eng = ReferenceEngine(G, adam=AdamConfig(lr=0.01), spm=SPMConfig(window_signal="update"), loss="mse")
     X = np.array([[1.0], [3.0]])
@@ -117,10 +123,7 @@ def test_the_gradient_window_records_minus_g_and_changes_no_step():
 
 def test_the_engine_records_the_gradient_when_the_window_signal_says_so():
     # one hidden node, loss MSE: dL/dw of the input edge by hand, recorded with its sign flipped
-    G = empty_graph(1, 1)
-    h = add_hidden_node(G, bias=0.0)
-    add_edge(G, 0, h, 0.5)
-    add_edge(G, h, 1, 1.0)
+    G, h = _one_hidden_node_graph()
     eng = ReferenceEngine(G, optimizer=OptimizerConfig(lr=0.01), spm=SPMConfig(window_signal="gradient"), loss="mse")
     X, Y = np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]])
     a = np.tanh(0.5 * X[:, 0])                       # hidden activation; output = 1.0 * a (identity)
